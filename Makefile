@@ -1,0 +1,41 @@
+# kommo_connector developer commands. `make test` is what CI runs (.ci/run).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: help venv test test-api test-odoo lint format run emulator bench clean
+
+help:
+	@echo "make run        Odoo 18 + demo database + the Kommo emulator (README: Run)"
+	@echo "make test       everything CI runs: lint, kommo_api tests, the Odoo suite"
+	@echo "make test-api   the Odoo-free tests only (kommo_api and the emulator)"
+	@echo "make test-odoo  the Odoo suite only (skipped, loudly, when no Odoo 18 is found)"
+	@echo "make lint       ruff, pylint-odoo and the OCA module/.po checks"
+	@echo "make emulator   the Kommo emulator alone, with its demo account, on port 8899"
+
+venv:
+	@scripts/bootstrap.sh
+
+test: venv
+	@scripts/test.sh
+
+test-api: venv
+	$(PY) -m pytest tests --cov=kommo_api --cov-report=term-missing:skip-covered --cov-fail-under=90
+
+test-odoo: venv
+	$(PY) scripts/odoo_suite.py
+
+lint: venv
+	@scripts/lint.sh
+
+format: venv
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+run: venv
+	$(PY) scripts/run_demo.py
+
+emulator: venv
+	$(PY) -m kommo_api.testing --port 8899 --seed demo
+
+clean:
+	rm -rf $(VENV) .run .pytest_cache .ruff_cache .hypothesis .coverage build *.egg-info

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: lint, the Odoo-free tests with coverage, the Odoo suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${VENV:-.venv}/bin/python
+
+echo "== lint"
+scripts/lint.sh
+
+echo "== kommo_api and emulator tests (no Odoo)"
+"$PY" -m pytest tests --cov=kommo_api --cov-report=term-missing:skip-covered --cov-fail-under=90
+
+echo "== Odoo 18 suite"
+"$PY" scripts/odoo_suite.py

@@ -1,0 +1,72 @@
+"""Packaging for kommo_connector.
+
+One distribution carries two things:
+
+* ``kommo_api``: the Odoo-free client of Kommo's REST API v4, with its emulator
+  (``kommo_api.testing``);
+* the Odoo 18 addon, as the ``odoo.addons.kommo_connector`` package, the layout that
+  setuptools-odoo and whool give to addons published on PyPI. Odoo itself is not a
+  requirement: Odoo is not pip-installable everywhere, and deployments that run Odoo from
+  source keep using their addons path.
+"""
+
+import ast
+import pathlib
+
+from setuptools import find_packages, setup
+
+HERE = pathlib.Path(__file__).parent
+ADDON = "kommo_connector"
+
+
+def _manifest():
+    return ast.literal_eval((HERE / ADDON / "__manifest__.py").read_text(encoding="utf-8"))
+
+
+def _addon_packages():
+    """The addon's Python packages, named as they live under ``odoo.addons``."""
+    addon_dir = HERE / ADDON
+    subpackages = find_packages(where=str(addon_dir))
+    packages = [f"odoo.addons.{ADDON}"] + [f"odoo.addons.{ADDON}.{sub}" for sub in subpackages]
+    return packages, {f"odoo.addons.{ADDON}": ADDON}
+
+
+addon_packages, addon_package_dir = _addon_packages()
+
+setup(
+    name="kommo-connector",
+    version=_manifest()["version"],
+    description="Kommo CRM (amoCRM) connector for Odoo 18 repair orders, with an Odoo-free client",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="LGPL-3",
+    python_requires=">=3.10,<3.13",
+    packages=find_packages(include=["kommo_api", "kommo_api.*"]) + addon_packages,
+    package_dir=addon_package_dir,
+    include_package_data=True,
+    package_data={f"odoo.addons.{ADDON}": ["**/*"]},
+    install_requires=[
+        "requests>=2.25",
+        "phonenumbers>=8.12",
+    ],
+    extras_require={
+        # The emulator is a test and demo tool; Werkzeug comes with Odoo anyway.
+        "testing": ["Werkzeug>=2.0"],
+        "test": [
+            "Werkzeug>=2.0",
+            "pytest>=7",
+            "pytest-cov>=4",
+            "freezegun>=1.1",
+            "hypothesis>=6",
+        ],
+        "lint": [
+            "ruff==0.17.6",
+        ],
+    },
+    classifiers=[
+        "Framework :: Odoo",
+        "Framework :: Odoo :: 18.0",
+        "License :: OSI Approved :: GNU Lesser General Public License v3 (LGPLv3)",
+        "Programming Language :: Python :: 3",
+    ],
+)
