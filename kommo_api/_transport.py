@@ -1,0 +1,163 @@
+"""The HTTP plumbing shared by the client and the OAuth app: one attempt, its outcome, backoff.
+
+Private: the public surface is :class:`kommo_api.client.KommoClient` and
+:class:`kommo_api.oauth.OAuthApp`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from urllib3.exceptions import ReadTimeoutError
+
+from .errors import (
+    KommoConnectionError,
+    KommoError,
+    KommoTimeout,
+    KommoUnexpectedResponse,
+    error_for_response,
+    excerpt,
+)
+
+# Kommo does not document a request id header; these are the usual spellings.
+REQUEST_ID_HEADERS = ("X-Request-Id", "X-Amo-Request-Id", "X-Trace-Id")
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass
+class Exchange:
+    """One HTTP attempt, as handed to ``on_exchange`` (the Odoo side writes its sync log)."""
+
+    method: str
+    path: str
+    status: int | None
+    duration_ms: int
+    error: KommoError | None
+    request_id: str | None
+    attempt: int
+    entity_count: int | None
+
+
+def send(session: requests.Session, method: str, url: str, **kwargs) -> requests.Response:
+    """One HTTP attempt; transport failures come out as Kommo errors, answers as they are.
+
+    A timed-out or dropped request may have been applied by the server, so the error is
+    marked ``outcome_unknown`` unless the connection was never made.
+    """
+    try:
+        return session.request(method, url, allow_redirects=False, **kwargs)
+    except requests.ConnectTimeout as exc:
+        raise KommoTimeout(f"Kommo did not accept the connection in time ({_reason(exc)})") from exc
+    except requests.Timeout as exc:
+        raise KommoTimeout(
+            f"Kommo did not answer in time ({_reason(exc)})", outcome_unknown=True
+        ) from exc
+    except requests.ConnectionError as exc:
+        if _is_read_timeout(exc):
+            raise KommoTimeout(
+                f"Kommo did not answer in time ({_reason(exc)})", outcome_unknown=True
+            ) from exc
+        never_sent = _never_connected(exc)
+        raise KommoConnectionError(
+            f"Could not reach Kommo ({_reason(exc)})", outcome_unknown=not never_sent
+        ) from exc
+    except requests.RequestException as exc:
+        raise KommoConnectionError(
+            f"Request to Kommo failed ({_reason(exc)})", outcome_unknown=True
+        ) from exc
+
+
+def _reason(exc: Exception) -> str:
+    # The exception text may quote the URL; it never holds the bearer (a header), but keep it short.
+    return excerpt(f"{type(exc).__name__}: {exc}", limit=160)
+
+
+def _is_read_timeout(exc: BaseException) -> bool:
+    return any(isinstance(arg, ReadTimeoutError) for arg in exc.args)
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """Whether the failure happened before the request could reach the server."""
+    text = repr(exc)
+    return "NewConnectionError" in text or "Connection refused" in text
+
+
+def request_id_of(response: requests.Response) -> str | None:
+    for header in REQUEST_ID_HEADERS:
+        value = response.headers.get(header)
+        if value:
+            return value[:100]
+    return None
+
+
+def error_of(response: requests.Response) -> KommoError:
+    return error_for_response(
+        response.status_code,
+        response.content,
+        content_type=response.headers.get("Content-Type"),
+        request_id=request_id_of(response),
+        retry_after=response.headers.get("Retry-After"),
+    )
+
+
+def decode(response: requests.Response) -> Any:
+    """The JSON of a 2xx answer; None for 204 / an empty body; else KommoUnexpectedResponse."""
+    if response.status_code == 204 or not response.content.strip():
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        raise KommoUnexpectedResponse(
+            f"Kommo answered {response.status_code} with a body that is not JSON: "
+            f"{excerpt(response.content)}",
+            status=response.status_code,
+            request_id=request_id_of(response),
+        ) from None
+
+
+def backoff_delay(retry_number: int, base: float, cap: float, random_unit) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2**n)]."""
+    return random_unit() * min(cap, base * (2**retry_number))
+
+
+def entity_count(payload: Any) -> int | None:
+    """How many entities a request or answer body carries (a list, or a HAL collection)."""
+    if isinstance(payload, list):
+        return len(payload)
+    if isinstance(payload, Mapping):
+        embedded = payload.get("_embedded")
+        if isinstance(embedded, Mapping):
+            for value in embedded.values():
+                if isinstance(value, list):
+                    return len(value)
+    return None
+
+
+def flatten_params(prefix: str, value: Any) -> Iterator[tuple[str, Any]]:
+    """Kommo's bracketed query keys: ``{"updated_at": {"from": 1}}`` -> ``[updated_at][from]``.
+
+    Lists become repeated ``key[]`` parameters.
+    """
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            yield from flatten_params(f"{prefix}[{key}]", inner)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            yield f"{prefix}[]", item
+    else:
+        yield prefix, value
+
+
+def with_param(with_: str | Sequence[str] | None) -> str | None:
+    if with_ is None or isinstance(with_, str):
+        return with_
+    return ",".join(with_)
+
+
+def chunked(items: Sequence, size: int) -> Iterator[tuple[int, list]]:
+    """``(offset, chunk)`` pairs covering ``items`` in order."""
+    for offset in range(0, len(items), size):
+        yield offset, list(items[offset : offset + size])

@@ -1,0 +1,384 @@
+"""KommoClient: Kommo's REST API v4 for one account, through one request entry point.
+
+Every call goes through :meth:`KommoClient.request`: the throttle, the bearer token, the
+401-refresh-replay, the retry policy and the error mapping live there and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+import random as _random
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from ._shapes import (
+    as_object,
+    checked_entity,
+    collection,
+    complex_results,
+    has_next,
+    param_list,
+    positional_ids,
+    require_ids,
+)
+from ._transport import (
+    IDEMPOTENT_METHODS,
+    Exchange,
+    backoff_delay,
+    chunked,
+    decode,
+    entity_count,
+    error_of,
+    flatten_params,
+    request_id_of,
+    send,
+    with_param,
+)
+from .errors import (
+    KommoAuthError,
+    KommoError,
+    KommoNotFound,
+    KommoRateLimited,
+    KommoServerError,
+    KommoTokenRevoked,
+    KommoUnexpectedResponse,
+    KommoValidationError,
+)
+from .hosts import base_url, normalize_host
+from .oauth import Tokens, TokenStore
+from .throttle import SlidingWindowThrottle, Throttle
+
+__all__ = ["Exchange", "KommoClient", "default_throttle"]
+
+_logger = logging.getLogger(__name__)
+
+MAX_PAGE_SIZE = 250
+MAX_BATCH_SIZE = 50
+USER_AGENT = "kommo-connector (+kommo_api)"
+
+_default_throttle: SlidingWindowThrottle | None = None
+_default_throttle_lock = threading.Lock()
+
+
+def default_throttle() -> SlidingWindowThrottle:
+    """The process-wide throttle: every client of one account shares its 7 requests/s."""
+    global _default_throttle  # noqa: PLW0603 - one lazily built instance per process
+    with _default_throttle_lock:
+        if _default_throttle is None:
+            _default_throttle = SlidingWindowThrottle()
+        return _default_throttle
+
+
+class KommoClient:
+    """The REST API of one Kommo account (``<sub>.kommo.com``, amoCRM hosts, or the emulator)."""
+
+    def __init__(
+        self,
+        host: str,
+        token_store: TokenStore,
+        *,
+        throttle: Throttle | None = None,
+        session: requests.Session | None = None,
+        timeout=(5, 30),
+        max_retries: int = 3,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        sleep: Callable[[float], Any] = time.sleep,
+        random: Callable[[], float] = _random.random,
+        on_exchange: Callable[[Exchange], Any] | None = None,
+        user_agent: str = USER_AGENT,
+    ):
+        self.host = normalize_host(host)
+        self.base_url = base_url(self.host)
+        self.token_store = token_store
+        self.throttle = throttle or default_throttle()
+        self.session = session or requests.Session()
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.on_exchange = on_exchange
+        self.user_agent = user_agent
+        self._sleep = sleep
+        self._random = random
+
+    def __repr__(self) -> str:
+        return f"KommoClient(host={self.host!r})"
+
+    # -- the entry point ------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params=None,
+        json: Any = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Send one API call and return its decoded JSON (None for 204 / an empty body).
+
+        Idempotent calls (GET, PATCH, PUT, DELETE, or ``idempotent=True``) are retried on
+        timeouts, 5xx, 429 and connection errors with exponential backoff and full jitter.
+        Anything else (POST creates) is never retried: a create that timed out may have
+        happened, so the error goes to the caller. A 401 refreshes the tokens once through the
+        token store and replays the call once.
+        """
+        method = method.upper()
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
+        url = self._url(path)
+        tokens = self._usable_tokens()
+        refreshed = False
+        retries = attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._attempt(
+                    method,
+                    url,
+                    params=params,
+                    body=json,
+                    tokens=tokens,
+                    attempt=attempt,
+                    idempotent=idempotent,
+                )
+            except KommoAuthError as exc:
+                if refreshed or exc.status != 401:
+                    raise
+                tokens = self.token_store.refresh_tokens(tokens)
+                refreshed = True
+            except KommoError as exc:
+                if not (idempotent and exc.retry_safe and retries < self.max_retries):
+                    raise
+                self._sleep(self._backoff(retries, exc))
+                retries += 1
+
+    def _usable_tokens(self) -> Tokens:
+        tokens = self.token_store.get_tokens()
+        if tokens is None:
+            raise KommoTokenRevoked("The Kommo account is not connected")
+        if tokens.is_expired():
+            tokens = self.token_store.refresh_tokens(tokens)
+        return tokens
+
+    def _url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            # The bearer token must never travel to another host.
+            if not path.startswith(self.base_url + "/"):
+                raise ValueError(f"{path!r} is not on {self.base_url}")
+            return path
+        return self.base_url + "/" + path.lstrip("/")
+
+    def _attempt(self, method, url, *, params, body, tokens, attempt, idempotent) -> Any:
+        self.throttle.acquire(self.host)
+        headers = {
+            "Authorization": f"Bearer {tokens.access_token}",
+            "Accept": "application/hal+json, application/json",
+            "User-Agent": self.user_agent,
+        }
+        started = time.perf_counter()
+        response = error = payload = None
+        try:
+            response = send(
+                self.session, method, url, params=params, json=body,
+                headers=headers, timeout=self.timeout,
+            )  # fmt: skip
+            if response.status_code >= 300:
+                raise self._error_of(response, idempotent)
+            payload = decode(response)
+            return payload
+        except KommoError as exc:
+            error = exc
+            raise
+        finally:
+            self._report(
+                Exchange(
+                    method=method,
+                    path=urlsplit(url).path,
+                    status=None if response is None else response.status_code,
+                    duration_ms=round((time.perf_counter() - started) * 1000),
+                    error=error,
+                    request_id=None if response is None else request_id_of(response),
+                    attempt=attempt,
+                    entity_count=entity_count(body if body is not None else payload),
+                )
+            )
+
+    @staticmethod
+    def _error_of(response: requests.Response, idempotent: bool) -> KommoError:
+        if response.status_code < 400:
+            return KommoUnexpectedResponse(
+                f"Kommo answered with a redirect ({response.status_code})",
+                status=response.status_code,
+            )
+        error = error_of(response)
+        if isinstance(error, KommoServerError) and not idempotent:
+            error.outcome_unknown = True
+        return error
+
+    def _report(self, exchange: Exchange) -> None:
+        if self.on_exchange is None:
+            return
+        try:
+            self.on_exchange(exchange)
+        except Exception:
+            # A broken sync log must not turn a good API call into a failure.
+            _logger.exception(
+                "on_exchange callback failed for %s %s", exchange.method, exchange.path
+            )
+
+    def _backoff(self, retry_number: int, error: KommoError) -> float:
+        delay = backoff_delay(retry_number, self.backoff_base, self.backoff_max, self._random)
+        if isinstance(error, KommoRateLimited) and error.retry_after:
+            delay = max(delay, min(error.retry_after, self.backoff_max))
+        return delay
+
+    # -- collections and batches --------------------------------------------------------
+
+    def iter_pages(
+        self, path: str, embedded_key: str, *, params=None, limit: int = MAX_PAGE_SIZE
+    ) -> Iterator[dict]:
+        """Every item of a HAL collection, fetched lazily page by page until no ``next``."""
+        base = param_list(params)
+        page_size = max(1, min(limit, MAX_PAGE_SIZE))
+        page = 1
+        while True:
+            payload = self.request(
+                "GET", path, params=[*base, ("page", page), ("limit", page_size)]
+            )
+            items = collection(payload, embedded_key)
+            yield from items
+            if not items or not has_next(payload):
+                return
+            page += 1
+
+    def _write(self, method: str, path: str, items: Sequence[dict], extract) -> list:
+        """Send ``items`` in chunks of 50; ``extract(payload, chunk)`` gives a chunk's results.
+
+        On failure the error carries the results of the chunks that succeeded (``completed``)
+        and validation issues name the caller's items (their ``request_id`` or list position).
+        """
+        results: list = []
+        for offset, chunk in chunked(items, MAX_BATCH_SIZE):
+            try:
+                payload = self.request(method, path, json=chunk)
+            except KommoError as exc:
+                exc.completed = results
+                if isinstance(exc, KommoValidationError):
+                    exc.remap_request_ids(positional_ids(chunk, offset))
+                raise
+            results.extend(extract(payload, chunk))
+        return results
+
+    def _writecollection(self, method, path, items, embedded_key) -> list[dict]:
+        return self._write(
+            method, path, items, lambda payload, _chunk: collection(payload, embedded_key)
+        )
+
+    def _list_params(self, *, query=None, filter=None, with_=None, order=None) -> list:
+        params = []
+        if query:
+            params.append(("query", query))
+        if with_:
+            params.append(("with", with_param(with_)))
+        if filter:
+            params.extend(flatten_params("filter", filter))
+        if order:
+            params.extend(flatten_params("order", order))
+        return params
+
+    # -- account ----------------------------------------------------------------------------
+
+    def get_account(self, with_=None) -> dict:
+        params = [("with", with_param(with_))] if with_ else None
+        return as_object(self.request("GET", "/api/v4/account", params=params), "account")
+
+    # -- leads ------------------------------------------------------------------------------
+
+    def iter_leads(self, *, query=None, filter=None, with_=None, order=None, limit=250):
+        params = self._list_params(query=query, filter=filter, with_=with_, order=order)
+        return self.iter_pages("/api/v4/leads", "leads", params=params, limit=limit)
+
+    def get_lead(self, lead_id: int, with_=None) -> dict | None:
+        params = [("with", with_param(with_))] if with_ else None
+        try:
+            payload = self.request("GET", f"/api/v4/leads/{int(lead_id)}", params=params)
+        except KommoNotFound:
+            return None
+        return None if payload is None else as_object(payload, "lead")
+
+    def create_leads(self, leads: Sequence[dict]) -> list[dict]:
+        return self._writecollection("POST", "/api/v4/leads", leads, "leads")
+
+    def update_leads(self, leads: Sequence[dict]) -> list[dict]:
+        require_ids(leads, "lead")
+        return self._writecollection("PATCH", "/api/v4/leads", leads, "leads")
+
+    def create_leads_complex(self, leads: Sequence[dict]) -> dict[str, dict]:
+        """Create leads with their contact; the answer keyed by each lead's ``request_id``."""
+        request_ids = [lead.get("request_id") for lead in leads]
+        if not all(isinstance(rid, str) and rid for rid in request_ids):
+            raise ValueError("every lead of a complex create needs a non-empty str request_id")
+        if len(set(request_ids)) != len(request_ids):
+            raise ValueError("request_id values of a complex create must be unique")
+        pairs = self._write("POST", "/api/v4/leads/complex", leads, complex_results)
+        return dict(pairs)
+
+    # -- contacts ---------------------------------------------------------------------------
+
+    def iter_contacts(self, *, query=None, filter=None, with_=None, limit=250):
+        params = self._list_params(query=query, filter=filter, with_=with_)
+        return self.iter_pages("/api/v4/contacts", "contacts", params=params, limit=limit)
+
+    def search_contacts(self, query: str) -> list[dict]:
+        return list(self.iter_contacts(query=query))
+
+    def create_contacts(self, contacts: Sequence[dict]) -> list[dict]:
+        return self._writecollection("POST", "/api/v4/contacts", contacts, "contacts")
+
+    def update_contacts(self, contacts: Sequence[dict]) -> list[dict]:
+        require_ids(contacts, "contact")
+        return self._writecollection("PATCH", "/api/v4/contacts", contacts, "contacts")
+
+    # -- notes ------------------------------------------------------------------------------
+
+    def add_lead_notes(self, notes: Sequence[dict]) -> list[dict]:
+        """Batch notes: each ``{"entity_id": lead_id, "note_type": "common", "params": {...}}``."""
+        return self._writecollection("POST", "/api/v4/leads/notes", notes, "notes")
+
+    # -- pipelines, custom fields, tags -----------------------------------------------------
+
+    def get_pipelines(self) -> list[dict]:
+        return collection(self.request("GET", "/api/v4/leads/pipelines"), "pipelines")
+
+    def iter_custom_fields(self, entity: str = "leads") -> Iterator[dict]:
+        path = f"/api/v4/{checked_entity(entity)}/custom_fields"
+        return self.iter_pages(path, "custom_fields")
+
+    def create_custom_fields(self, fields: Sequence[dict], entity: str = "leads") -> list[dict]:
+        path = f"/api/v4/{checked_entity(entity)}/custom_fields"
+        return self._writecollection("POST", path, fields, "custom_fields")
+
+    def iter_tags(self, entity: str = "leads") -> Iterator[dict]:
+        return self.iter_pages(f"/api/v4/{checked_entity(entity)}/tags", "tags")
+
+    def create_tags(self, tags: Sequence[dict], entity: str = "leads") -> list[dict]:
+        return self._writecollection("POST", f"/api/v4/{checked_entity(entity)}/tags", tags, "tags")
+
+    # -- webhooks ---------------------------------------------------------------------------
+
+    def list_webhooks(self) -> list[dict]:
+        return collection(self.request("GET", "/api/v4/webhooks"), "webhooks")
+
+    def subscribe_webhook(self, destination: str, settings: Sequence[str]) -> dict:
+        body = {"destination": destination, "settings": list(settings)}
+        return as_object(self.request("POST", "/api/v4/webhooks", json=body), "webhook")
+
+    def unsubscribe_webhook(self, destination: str) -> None:
+        self.request("DELETE", "/api/v4/webhooks", json={"destination": destination})

@@ -1,0 +1,93 @@
+"""Which hosts may be spoken to as a Kommo account, and how.
+
+The OAuth callback receives the account host in ``referer``, a value anyone can forge: only
+Kommo's own domains (and loopback, for the emulator) are accepted, so a forged referer cannot
+make us send the client secret or a code to another server.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+KOMMO_DOMAINS = ("kommo.com", "amocrm.com", "amocrm.ru")
+LOOPBACK_NAMES = ("localhost",)
+
+# One DNS label: the account subdomain (Kommo's are letters, digits and dashes).
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_PORT = re.compile(r"^[0-9]{1,5}$")
+
+
+def _split_port(hostport: str) -> tuple[str, str | None]:
+    if hostport.startswith("["):
+        name, bracket, rest = hostport[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise ValueError("malformed IPv6 host")
+        return name, rest[1:] if rest else None
+    if hostport.count(":") == 1:
+        name, port = hostport.split(":")
+        return name, port
+    return hostport, None
+
+
+def _strip(host: str) -> str:
+    if not isinstance(host, str):
+        raise ValueError("host must be a string")
+    value = host.strip().lower()
+    if "://" in value:
+        value = value.split("://", 1)[1]
+    for separator in "/?#":
+        value = value.split(separator, 1)[0]
+    if "@" in value:
+        raise ValueError("host must not carry credentials")
+    return value
+
+
+def _is_loopback_name(name: str) -> bool:
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_kommo_name(name: str) -> bool:
+    for domain in KOMMO_DOMAINS:
+        suffix = "." + domain
+        if name.endswith(suffix):
+            subdomain = name[: -len(suffix)]
+            return bool(_LABEL.match(subdomain)) and subdomain != "www"
+    return False
+
+
+def normalize_host(host: str) -> str:
+    """The canonical ``host[:port]`` of a Kommo account, or ``ValueError`` if it is not one.
+
+    Accepts ``<sub>.kommo.com``, ``<sub>.amocrm.com``, ``<sub>.amocrm.ru`` (without a port) and
+    loopback hosts with an optional port (``127.0.0.1:8899``, ``localhost``, ``[::1]:8899``).
+    """
+    value = _strip(host)
+    name, port = _split_port(value)
+    name = name.rstrip(".")
+    if port is not None and not (_PORT.match(port) and 0 < int(port) < 65536):
+        raise ValueError(f"invalid port in host {host!r}")
+    if _is_loopback_name(name):
+        if ":" in name:
+            name = f"[{name}]"
+        return f"{name}:{port}" if port else name
+    if port is None and _is_kommo_name(name):
+        return name
+    raise ValueError(f"not a Kommo account host: {host!r}")
+
+
+def is_loopback(host: str) -> bool:
+    name, _port = _split_port(_strip(host))
+    return _is_loopback_name(name.rstrip("."))
+
+
+def base_url(host: str) -> str:
+    """``https://<host>`` for Kommo accounts, ``http://<host>`` for the loopback emulator."""
+    canonical = normalize_host(host)
+    scheme = "http" if is_loopback(canonical) else "https"
+    return f"{scheme}://{canonical}"
