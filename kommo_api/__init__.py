@@ -20,12 +20,32 @@ from .errors import (
 )
 from .hosts import base_url, is_loopback, normalize_host
 from .oauth import LongLivedTokenStore, MemoryTokenStore, OAuthApp, Tokens, TokenStore
+from .phones import (
+    InvalidPhoneNumber,
+    normalize_phone,
+    phone_digits,
+    phone_search_keys,
+    try_normalize_phone,
+)
 from .throttle import NoThrottle, SlidingWindowThrottle, Throttle
-
-# TODO(lead): re-export kommo_api.webhooks and kommo_api.phones once they land.
+from .webhooks import (
+    CustomFieldValue,
+    EventType,
+    FieldValue,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookParseError,
+    delivery_fingerprint,
+    parse_form,
+    parse_webhook,
+)
 
 __all__ = [
+    "CustomFieldValue",
+    "EventType",
     "Exchange",
+    "FieldValue",
+    "InvalidPhoneNumber",
     "KommoAuthError",
     "KommoBlocked",
     "KommoClient",
@@ -50,8 +70,18 @@ __all__ = [
     "TokenStore",
     "Tokens",
     "ValidationIssue",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookParseError",
     "base_url",
     "default_throttle",
+    "delivery_fingerprint",
     "is_loopback",
     "normalize_host",
+    "normalize_phone",
+    "parse_form",
+    "parse_webhook",
+    "phone_digits",
+    "phone_search_keys",
+    "try_normalize_phone",
 ]
