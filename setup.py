@@ -61,6 +61,10 @@ setup(
         ],
         "lint": [
             "ruff==0.17.6",
+            # OCA's pins for 18.0 (oca-addons-repo-template); these keep Odoo 18's polib 1.1.1.
+            "pylint==3.1.1",
+            "pylint-odoo==9.1.3",
+            "oca-odoo-pre-commit-hooks==0.0.33",
         ],
     },
     classifiers=[
