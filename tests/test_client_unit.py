@@ -6,6 +6,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
+from urllib3.exceptions import ReadTimeoutError
 
 from kommo_api.client import KommoClient, default_throttle
 from kommo_api.errors import (
@@ -191,8 +192,6 @@ def test_timeouts_and_dropped_connections_of_a_get_are_retried(client, scripted)
 
 
 def test_a_read_timeout_while_streaming_the_body_is_a_timeout(client, scripted):
-    from urllib3.exceptions import ReadTimeoutError
-
     scripted.fail(requests.ConnectionError(ReadTimeoutError(None, "/", "read timed out")))
     scripted.answer(200, {})
 
