@@ -1,0 +1,144 @@
+"""Plain helpers for kommo.field.map: repair order field paths and Kommo value formats.
+
+Kept apart from the model so that the path rules and the formatting rules read on their own.
+"""
+
+import unicodedata
+from datetime import datetime, time, timezone
+
+from odoo import _, fields
+from odoo.tools import html2plaintext
+
+# Kommo field types grouped by the value they take.
+KOMMO_TEXT_TYPES = ("text", "textarea", "url")
+KOMMO_NUMBER_TYPES = ("numeric", "price", "monetary")
+KOMMO_DATE_TYPES = ("date", "date_time", "birthday")
+KOMMO_ENUM_TYPES = ("select", "multiselect", "radiobutton")
+KOMMO_SUPPORTED_TYPES = (
+    KOMMO_TEXT_TYPES + KOMMO_NUMBER_TYPES + KOMMO_DATE_TYPES + KOMMO_ENUM_TYPES + ("checkbox",)
+)
+
+# Odoo field types a path may end on, and which of them each Kommo type accepts.
+ODOO_LEAF_TYPES = (
+    "char",
+    "text",
+    "html",
+    "integer",
+    "float",
+    "monetary",
+    "boolean",
+    "date",
+    "datetime",
+    "selection",
+)
+ODOO_TYPES_FOR_KOMMO = {
+    **dict.fromkeys(KOMMO_TEXT_TYPES + KOMMO_ENUM_TYPES, ODOO_LEAF_TYPES),
+    **dict.fromkeys(KOMMO_NUMBER_TYPES, ("integer", "float", "monetary")),
+    **dict.fromkeys(KOMMO_DATE_TYPES, ("date", "datetime")),
+    "checkbox": ("boolean",),
+}
+
+
+def normalize_label(text):
+    """Case-, accent- and spacing-insensitive form of a name, for matching by name."""
+    decomposed = unicodedata.normalize("NFKD", str(text or ""))
+    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(stripped.casefold().split())
+
+
+def resolve_path(model, path):
+    """The fields along a dotted ``path`` starting at ``model``.
+
+    :return: (list of fields, None) when the path is valid, else ([], message in plain words)
+    """
+    hops = (path or "").strip().split(".")
+    if not all(hops):
+        return [], _("Enter the repair order field to send, for example “lot_id.name”.")
+    chain = []
+    for position, hop in enumerate(hops):
+        field = model._fields.get(hop)
+        is_last = position == len(hops) - 1
+        if field is None:
+            problem = _("“%(hop)s” is not a field of %(model)s.", hop=hop, model=model._description)
+        elif field.groups:
+            problem = _("“%(hop)s” is a restricted field and can't be sent to Kommo.", hop=hop)
+        elif not is_last and not field.relational:
+            problem = _(
+                "“%(hop)s” is not a link to another record, so nothing can follow it.", hop=hop
+            )
+        elif is_last and field.relational:
+            problem = _(
+                "“%(hop)s” is a link to another record: name the value to send, for example "
+                "“%(hop)s.display_name”.",
+                hop=hop,
+            )
+        elif is_last and field.type not in ODOO_LEAF_TYPES:
+            problem = _("“%(hop)s” holds data that can't be sent to Kommo.", hop=hop)
+        else:
+            problem = None
+        if problem:
+            return [], _(
+                "The field path “%(path)s” is not valid: %(problem)s", path=path, problem=problem
+            )
+        chain.append(field)
+        if field.relational:
+            model = model.env[field.comodel_name]
+    return chain, None
+
+
+def selection_labels(field, env):
+    """The labels of a selection field in every installed language, keyed by value."""
+    labels = {value: {value} for value in field.get_values(env)}
+    for lang, _name in env["res.lang"].get_installed():
+        for value, label in field._description_selection(env(context={"lang": lang})):
+            labels.setdefault(value, set()).add(label)
+    return labels
+
+
+def format_text(field, values, env):
+    """Kommo text value: the readable form of the values, joined."""
+    if field.type == "selection":
+        labels = dict(field._description_selection(env))
+        values = [labels.get(value, value) for value in values]
+    elif field.type == "boolean":
+        values = [_("Yes") if value else _("No") for value in values]
+    elif field.type == "html":
+        values = [html2plaintext(value) for value in values if value]
+    elif field.type == "datetime":
+        values = [fields.Datetime.to_string(value) for value in values if value]
+    elif field.type == "date":
+        values = [fields.Date.to_string(value) for value in values if value]
+    texts = [str(value).strip() for value in values if value not in (False, None)]
+    text = ", ".join(text for text in texts if text)
+    return [{"value": text}] if text else []
+
+
+def format_number(values):
+    numbers = [value for value in values if isinstance(value, int | float)]
+    return [{"value": numbers[0]}] if numbers else []
+
+
+def format_date(values):
+    """Kommo date value: a unix timestamp (a date counts from midnight UTC)."""
+    moments = [value for value in values if value]
+    if not moments:
+        return []
+    moment = moments[0]
+    if not isinstance(moment, datetime):
+        moment = datetime.combine(moment, time.min)
+    return [{"value": int(moment.replace(tzinfo=timezone.utc).timestamp())}]
+
+
+def format_checkbox(values):
+    return [{"value": bool(values[0])}] if values else []
+
+
+def format_value(kommo_type, field, values, env):
+    """Kommo ``values`` entries of a non-enum Kommo field for the leaf ``values``."""
+    if kommo_type in KOMMO_NUMBER_TYPES:
+        return format_number(values)
+    if kommo_type in KOMMO_DATE_TYPES:
+        return format_date(values)
+    if kommo_type == "checkbox":
+        return format_checkbox(values)
+    return format_text(field, values, env)

@@ -1,0 +1,167 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+# Which stage of the pipeline each repair state is proposed on: a closing kind, or the
+# position among the pipeline's normal stages.
+DEFAULT_STAGE_KIND = {"done": "won", "cancel": "lost"}
+DEFAULT_STAGE_POSITION = {"draft": 0, "confirmed": 1, "under_repair": 2}
+
+
+class KommoStageMap(models.Model):
+    """Which stage of the Kommo pipeline a repair order's status corresponds to."""
+
+    _name = "kommo.stage.map"
+    _description = "Kommo Stage Mapping"
+    _order = "account_id, sequence, id"
+
+    sequence = fields.Integer(default=10)
+    account_id = fields.Many2one(
+        "kommo.account", string="Kommo Account", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
+    repair_state = fields.Selection(
+        selection="_selection_repair_state", string="Repair Status", required=True
+    )
+    pipeline_id = fields.Many2one(related="account_id.pipeline_id", string="Pipeline")
+    stage_id = fields.Many2one(
+        "kommo.pipeline.stage",
+        string="Kommo Stage",
+        ondelete="set null",
+        domain="[('pipeline_id', '=', pipeline_id)]",
+        help="Empty: the lead's stage is left as it is for this status.",
+    )
+    kommo_issue = fields.Char(string="Problem", compute="_compute_kommo_issue")
+
+    _sql_constraints = [
+        (
+            "repair_state_account_uniq",
+            "unique(account_id, repair_state)",
+            "Each repair status can be mapped only once per Kommo account.",
+        ),
+    ]
+
+    @api.model
+    def _selection_repair_state(self):
+        return self.env["repair.order"]._fields["state"]._description_selection(self.env)
+
+    @api.depends("stage_id.active", "stage_id.pipeline_id", "account_id.pipeline_id")
+    def _compute_kommo_issue(self):
+        for line in self:
+            stage = line.stage_id
+            if not stage:
+                issue = _("No Kommo stage: the lead is not moved for this status.")
+            elif not stage.active:
+                issue = _("This stage was deleted in Kommo.")
+            elif stage.pipeline_id != line.account_id.pipeline_id:
+                issue = _("This stage is not in the account's pipeline.")
+            elif line._kommo_shares_stage():
+                issue = _(
+                    "Another status has the same stage: moving a lead to it in Kommo does not "
+                    "change the repair order."
+                )
+            else:
+                issue = False
+            line.kommo_issue = issue
+
+    def _kommo_shares_stage(self):
+        return bool(
+            self.search_count(
+                [
+                    ("account_id", "=", self.account_id.id),
+                    ("stage_id", "=", self.stage_id.id),
+                    ("id", "!=", self.id),
+                ]
+            )
+        )
+
+    @api.constrains("stage_id", "account_id")
+    def _check_stage_in_account_pipeline(self):
+        for line in self.filtered("stage_id"):
+            if line.stage_id.pipeline_id != line.account_id.pipeline_id:
+                raise ValidationError(
+                    _(
+                        "The stage “%(stage)s” is not in the pipeline “%(pipeline)s” chosen for "
+                        "this Kommo account.",
+                        stage=line.stage_id.name,
+                        pipeline=line.account_id.pipeline_id.name or _("(none)"),
+                    )
+                )
+
+    @api.model
+    def _kommo_proposed_stages(self, pipeline):
+        """The proposed stage of each repair state in ``pipeline`` (absent when none fits)."""
+        stages = pipeline.stage_ids.filtered("active").sorted(lambda stage: (stage.sort, stage.id))
+        normal = stages.filtered(lambda stage: stage.kind == "normal")
+        proposal = {
+            state: stages.filtered(lambda stage, kind=kind: stage.kind == kind)[:1]
+            for state, kind in DEFAULT_STAGE_KIND.items()
+        }
+        proposal.update(
+            {
+                state: normal[position : position + 1]
+                for state, position in DEFAULT_STAGE_POSITION.items()
+            }
+        )
+        return proposal
+
+    @api.model
+    def _kommo_propose_defaults(self, account, reset=False):
+        """Give every repair state a mapping line, with the proposed stage.
+
+        Lines the admin set are kept, except those whose stage is no longer usable (archived,
+        or in another pipeline since the account's pipeline changed): they get the proposal.
+        With ``reset``, every line gets the proposal.
+        """
+        pipeline = account.pipeline_id
+        proposal = self._kommo_proposed_stages(pipeline)
+        lines = {line.repair_state: line for line in self.search([("account_id", "=", account.id)])}
+        new_lines = []
+        states = self.env["repair.order"]._fields["state"].get_values(self.env)
+        for sequence, state in enumerate(states, start=1):
+            proposed = proposal.get(state, self.env["kommo.pipeline.stage"])
+            line = lines.get(state)
+            if line is None:
+                new_lines.append(
+                    {
+                        "account_id": account.id,
+                        "sequence": sequence,
+                        "repair_state": state,
+                        "stage_id": proposed.id,
+                    }
+                )
+            elif reset or (
+                line.stage_id
+                and (not line.stage_id.active or line.stage_id.pipeline_id != pipeline)
+            ):
+                line.stage_id = proposed
+        return self.create(new_lines)
+
+    @api.model
+    def _kommo_stage_for_state(self, account, state):
+        """The Kommo stage a repair order in ``state`` belongs on; empty when none is usable."""
+        stage = self.search(
+            [("account_id", "=", account.id), ("repair_state", "=", state)], limit=1
+        ).stage_id
+        if stage.active and stage.pipeline_id == account.pipeline_id:
+            return stage
+        return self.env["kommo.pipeline.stage"]
+
+    @api.model
+    def _repair_state_for_stage(self, account, pipeline_kommo_id, status_kommo_id):
+        """The repair state of a lead now on Kommo stage ``status_kommo_id``; False if unknown.
+
+        Only the account's pipeline counts (an empty ``pipeline_kommo_id`` means that one). When
+        several states share the stage, the move does not say which one is meant, so False is
+        returned unless exactly one state maps to it.
+        """
+        pipeline = account.pipeline_id
+        if not pipeline or (pipeline_kommo_id and pipeline_kommo_id != pipeline.kommo_id):
+            return False
+        lines = self.search(
+            [
+                ("account_id", "=", account.id),
+                ("stage_id.pipeline_id", "=", pipeline.id),
+                ("stage_id.kommo_id", "=", status_kommo_id),
+            ]
+        )
+        return lines.repair_state if len(lines) == 1 else False
