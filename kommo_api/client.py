@@ -59,6 +59,7 @@ _logger = logging.getLogger(__name__)
 
 MAX_PAGE_SIZE = 250
 MAX_BATCH_SIZE = 50
+RATE_LIMIT_PAUSE = 1.0  # seconds: Kommo's rate window
 USER_AGENT = "kommo-connector (+kommo_api)"
 
 _default_throttle: SlidingWindowThrottle | None = None
@@ -235,8 +236,10 @@ class KommoClient:
 
     def _backoff(self, retry_number: int, error: KommoError) -> float:
         delay = backoff_delay(retry_number, self.backoff_base, self.backoff_max, self._random)
-        if isinstance(error, KommoRateLimited) and error.retry_after:
-            delay = max(delay, min(error.retry_after, self.backoff_max))
+        if isinstance(error, KommoRateLimited):
+            # Kommo counts per second and sends no Retry-After: a quicker retry is another 429.
+            pause = error.retry_after or RATE_LIMIT_PAUSE
+            delay = max(delay, min(pause, self.backoff_max))
         return delay
 
     # -- collections and batches --------------------------------------------------------

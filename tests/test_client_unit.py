@@ -184,6 +184,14 @@ def test_a_429_retry_waits_at_least_retry_after(client, scripted, sleeps):
     assert sleeps == [7.0]
 
 
+def test_a_429_retry_waits_out_kommos_one_second_window(client, scripted, sleeps):
+    scripted.answer(429, "Too Many Requests").answer(200, {})
+
+    client.get_account()
+
+    assert sleeps == [1.0]
+
+
 def test_timeouts_and_dropped_connections_of_a_get_are_retried(client, scripted):
     scripted.fail(requests.ReadTimeout("slow")).fail(requests.ConnectionError("reset"))
     scripted.answer(200, {"id": 1})
