@@ -1,0 +1,318 @@
+#!/usr/bin/env python3
+"""The addon's Odoo suite, run by both of Odoo's test runners (``make test-odoo``).
+
+Finds an Odoo 18 (see odoo_env.py; none found -> one loud SKIPPED line and exit 0), installs
+what it needs (Odoo's requirements into this interpreter, pytest-odoo, Debian packages when
+root), finds or starts PostgreSQL, creates a fresh database with ``repair`` and
+``kommo_connector`` (no demo data), then runs the addon's tests with
+``odoo-bin --test-enable --test-tags /kommo_connector`` and with pytest-odoo. The database is
+dropped at the end unless KEEP_DB=1. Config and logs live in .run/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from odoo_env import (
+    REPO,
+    RUN_DIR,
+    SUITE_EXTRAS,
+    OdooNotFoundError,
+    OdooTree,
+    ensure_browser,
+    ensure_odoo_requirements,
+    find_odoo,
+    say,
+    write_odoo_config,
+)
+from odoo_pg import MODES, PgServer, drop_database, module_state, start_postgres
+from odoo_proc import OdooLogEcho, Services, free_port, raise_on_sigterm, run_logged, tail
+
+ADDON = "kommo_connector"
+ADDON_TESTS = REPO / ADDON / "tests"
+SKIP_NO_ODOO = (
+    "*** ODOO SUITE SKIPPED: no Odoo 18 found "
+    "(set ODOO_PATH=/path/to/odoo-18 or put odoo-bin on PATH) ***"
+)
+LOGS_KEPT = 10
+PYTEST_NO_TESTS = 5
+PYTEST_NO_PATH = 4
+
+SUMMARY_RE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")
+FAILED_TEST_RE = re.compile(r" (?:ERROR|CRITICAL) \S+ [\w.]+: (?:FAIL|ERROR): ")
+SKIPPED_TEST_RE = re.compile(r" INFO \S+ odoo\.addons\.[\w.]+: skipped ")
+
+
+@dataclass
+class OdooRun:
+    """What Odoo's own runner did, read from its log."""
+
+    exit_code: int
+    tests: int
+    failed: int
+    skipped: int
+    installed: bool
+
+    @property
+    def passed(self) -> int:
+        return max(self.tests - self.failed - self.skipped, 0)
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and self.failed == 0 and self.installed
+
+    def summary_line(self) -> str:
+        skipped = f", {self.skipped} skipped" if self.skipped else ""
+        return f"odoo-bin: {self.passed} passed, {self.failed} failed{skipped}"
+
+
+def parse_odoo_log(text: str, exit_code: int, installed: bool) -> OdooRun:
+    failed_lines = len(FAILED_TEST_RE.findall(text))
+    skipped = len(SKIPPED_TEST_RE.findall(text))
+    summaries = SUMMARY_RE.findall(text)
+    if summaries:
+        failures, errors, tests = (int(n) for n in summaries[-1])
+        failed = max(failures + errors, failed_lines)
+    else:
+        tests, failed = failed_lines, failed_lines
+    return OdooRun(exit_code, tests, failed, skipped, installed)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--postgres",
+        choices=MODES,
+        default="auto",
+        help="which PostgreSQL to use (default: auto, see odoo_pg.py)",
+    )
+    parser.add_argument(
+        "--keep-db",
+        action="store_true",
+        default=os.environ.get("KEEP_DB") == "1",
+        help="keep the test database afterwards (also KEEP_DB=1)",
+    )
+    parser.add_argument(
+        "--template",
+        help="clone this database (with its filestore) instead of creating one "
+        "from scratch: faster for local iterations",
+    )
+    parser.add_argument("--verbose", action="store_true", help="show Odoo's whole log")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    raise_on_sigterm()
+    try:
+        tree = find_odoo()
+    except OdooNotFoundError as exc:
+        say(f"*** ODOO SUITE FAILED: {exc} ***")
+        return 2
+    if tree is None:
+        say(SKIP_NO_ODOO)
+        return 0
+    if tree.version[0] != 18:
+        say(
+            f"*** ODOO SUITE SKIPPED: Odoo {tree.version_label} at {tree.root} is not Odoo 18 "
+            "(set ODOO_PATH=/path/to/odoo-18) ***"
+        )
+        return 0
+    say(f"Odoo {tree.version_label} ({tree.found_by}): {tree.root}")
+    started = time.monotonic()
+    with Services() as services:
+        ok = run_suite(tree, args, services)
+    verdict = "PASSED" if ok else "FAILED"
+    say(f"*** ODOO SUITE {verdict} in {time.monotonic() - started:.0f} s ***")
+    return 0 if ok else 1
+
+
+@dataclass
+class SuiteRun:
+    """One run of the suite: where Odoo is, its database and config, and the log."""
+
+    tree: OdooTree
+    pg: PgServer
+    db: str
+    conf: Path
+    log_path: Path
+    verbose: bool = False
+    from_template: bool = False
+
+
+def run_suite(tree: OdooTree, args: argparse.Namespace, services: Services) -> bool:
+    ensure_odoo_requirements(tree, SUITE_EXTRAS)
+    ensure_browser()
+    pg = start_postgres(args.postgres)
+    services.on_exit("PostgreSQL", pg.shutdown)
+
+    db = f"kc_suite_{time.strftime('%Y%m%d_%H%M%S')}_{os.getpid()}"
+    run = SuiteRun(
+        tree,
+        pg,
+        db,
+        RUN_DIR / f"{db}.conf",
+        RUN_DIR / "logs" / f"{db}.log",
+        verbose=args.verbose,
+        from_template=bool(args.template),
+    )
+    _prune_logs(run.log_path.parent)
+    write_odoo_config(
+        run.conf,
+        tree,
+        {
+            **pg.odoo_options(),
+            "http_interface": "127.0.0.1",
+            "http_port": free_port(),
+            "max_cron_threads": 0,
+            "without_demo": "all",
+            "list_db": False,
+        },
+    )
+    if args.keep_db:
+        say(f"KEEP_DB: database {db} and {run.conf} are kept")
+    else:
+        services.on_exit(f"database {db}", lambda: _drop(run))
+    if args.template:
+        _clone_template(pg, args.template, db)
+
+    say(f"log: {run.log_path}")
+    odoo_run = run_odoo_runner(run)
+    say(odoo_run.summary_line())
+    if not odoo_run.installed:
+        say(f"*** {ADDON} is not installed in {db}: pytest-odoo not run ***")
+        _print_tail(run.log_path)
+        return False
+    ok = _verdict(odoo_run, run_pytest_odoo(run))
+    if not ok:
+        _print_tail(run.log_path)
+    return ok
+
+
+def run_odoo_runner(run: SuiteRun) -> OdooRun:
+    modules = ADDON if run.from_template else f"repair,{ADDON}"
+    say(
+        f"odoo-bin: installing {modules} into {run.db} and running /{ADDON} tests "
+        "(a fresh database takes 1-3 minutes)"
+    )
+    start = run.log_path.stat().st_size if run.log_path.exists() else 0
+    cmd = [
+        *run.tree.command(),
+        "-c",
+        str(run.conf),
+        "-d",
+        run.db,
+        "-i",
+        modules,
+        "--without-demo=all",
+        "--test-enable",
+        "--test-tags",
+        f"/{ADDON}",
+        "--stop-after-init",
+    ]
+    code = run_logged(
+        cmd, run.log_path, env=run.tree.environ(), echo=OdooLogEcho(run.verbose), cwd=REPO
+    )
+    with run.log_path.open(encoding="utf-8", errors="replace") as handle:
+        handle.seek(start)
+        text = handle.read()
+    installed = module_state(run.pg, run.db, ADDON) == "installed"
+    return parse_odoo_log(text, code, installed)
+
+
+def run_pytest_odoo(run: SuiteRun) -> int:
+    if not ADDON_TESTS.is_dir():
+        say(f"pytest-odoo: {ADDON_TESTS.relative_to(REPO)} does not exist")
+        return PYTEST_NO_TESTS
+    say("pytest-odoo:")
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        f"--odoo-config={run.conf}",
+        f"--odoo-database={run.db}",
+        "--odoo-http",
+        "-p",
+        "no:cacheprovider",
+        str(ADDON_TESTS.relative_to(REPO)),
+    ]
+    code = run_logged(cmd, run.log_path, env=run.tree.environ(), cwd=REPO)
+    return PYTEST_NO_TESTS if code == PYTEST_NO_PATH else code
+
+
+def _verdict(odoo_run: OdooRun, pytest_code: int) -> bool:
+    if pytest_code == PYTEST_NO_TESTS and odoo_run.tests == 0:
+        say(
+            f"*** ODOO SUITE: {ADDON} HAS NO TESTS YET (odoo-bin ran 0, pytest-odoo collected 0)"
+            " -- counted as a failure ***"
+        )
+        return False
+    if pytest_code == PYTEST_NO_TESTS:
+        say(
+            f"*** pytest-odoo collected no tests although odoo-bin ran {odoo_run.tests}: "
+            "check the test file names (test_*.py) ***"
+        )
+    elif odoo_run.tests == 0:
+        say(
+            f"*** odoo-bin ran no tests although pytest-odoo found some: is every test module "
+            f"imported in {ADDON}/tests/__init__.py? ***"
+        )
+        return False
+    pytest_ok = pytest_code in (0, PYTEST_NO_TESTS)
+    if not odoo_run.ok:
+        say(f"odoo-bin runner failed (exit code {odoo_run.exit_code})")
+    if not pytest_ok:
+        say(f"pytest-odoo failed (exit code {pytest_code})")
+    return odoo_run.ok and pytest_ok
+
+
+def _clone_template(pg: PgServer, template: str, db: str) -> None:
+    say(f"cloning database {template} into {db}")
+    conn = pg.connect()
+    try:
+        with conn.cursor() as cr:
+            cr.execute(f'CREATE DATABASE "{db}" TEMPLATE "{template}"')
+    finally:
+        conn.close()
+    filestore = RUN_DIR / "odoo-data" / "filestore"
+    for data_dir in (filestore, *_template_filestores(template)):
+        source = data_dir / template
+        if source.is_dir():
+            shutil.copytree(source, filestore / db)
+            break
+
+
+def _template_filestores(template: str) -> list[Path]:
+    """Filestores named by ODOO_TEMPLATE_DATA_DIR (the template's Odoo data_dir), if any."""
+    data_dir = os.environ.get("ODOO_TEMPLATE_DATA_DIR")
+    return [Path(data_dir) / "filestore"] if data_dir else []
+
+
+def _drop(run: SuiteRun) -> None:
+    drop_database(run.pg, run.db)
+    shutil.rmtree(RUN_DIR / "odoo-data" / "filestore" / run.db, ignore_errors=True)
+    run.conf.unlink(missing_ok=True)
+    say(f"dropped database {run.db}")
+
+
+def _prune_logs(folder: Path) -> None:
+    logs = sorted(folder.glob("kc_suite_*.log")) if folder.is_dir() else []
+    for old in logs[:-LOGS_KEPT]:
+        old.unlink()
+
+
+def _print_tail(log_path: Path) -> None:
+    say(f"---- last lines of {log_path} ----")
+    sys.stdout.write(tail(log_path))
+    say("---- end of log ----")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
