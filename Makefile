@@ -19,7 +19,7 @@ test: venv
 	@scripts/test.sh
 
 test-api: venv
-	$(PY) -m pytest tests --cov=kommo_api --cov-report=term-missing:skip-covered --cov-fail-under=90
+	$(PY) -m pytest -p no:odoo tests --cov=kommo_api --cov-report=term-missing:skip-covered --cov-fail-under=90
 
 test-odoo: venv
 	$(PY) scripts/odoo_suite.py

@@ -1,0 +1,240 @@
+"""How the runners find Odoo and read its test log (scripts/odoo_env.py, odoo_suite.py).
+
+Odoo-free: every Odoo tree here is a fake one made of the few files discovery looks at.
+"""
+
+import configparser
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+sys.path.insert(0, str(SCRIPTS))
+
+import odoo_env  # noqa: E402
+import odoo_suite  # noqa: E402
+from odoo_env import OdooNotFoundError, find_odoo  # noqa: E402
+
+RELEASE_18 = "version_info = (18, 0, 0, FINAL, 0, '')\n"
+
+
+def nothing_importable(_name):
+    return None
+
+
+def make_tree(base: Path, layout: str = "package", release: str = RELEASE_18) -> Path:
+    """A fake Odoo tree: odoo/release.py plus the launcher where that layout keeps it."""
+    (base / "odoo" / "addons").mkdir(parents=True)
+    (base / "odoo" / "release.py").write_text(release)
+    if layout == "package":
+        (base / "setup").mkdir()
+        (base / "setup" / "odoo").write_text("import odoo\n")  # not executable, like upstream's
+    else:
+        (base / "odoo-bin").write_text("import odoo\n")
+        (base / "addons").mkdir()
+    return base
+
+
+def link_on_path(bin_dir: Path, target: Path) -> dict:
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    (bin_dir / "odoo-bin").symlink_to(target)
+    return {"PATH": str(bin_dir)}
+
+
+# --- discovery ---------------------------------------------------------------------------------
+
+
+def test_odoo_path_names_the_tree(tmp_path):
+    tree = make_tree(tmp_path / "odoo18")
+    found = find_odoo({"ODOO_PATH": str(tree), "PATH": ""}, nothing_importable)
+    assert (found.root, found.version, found.found_by) == (tree, (18, 0), "ODOO_PATH")
+
+
+def test_odoo_path_may_point_at_a_file_inside_the_tree(tmp_path):
+    tree = make_tree(tmp_path / "odoo18", layout="git")
+    found = find_odoo({"ODOO_PATH": str(tree / "odoo-bin"), "PATH": ""}, nothing_importable)
+    assert found.root == tree
+
+
+def test_odoo_path_wins_over_odoo_bin_on_path(tmp_path):
+    chosen = make_tree(tmp_path / "chosen")
+    other = make_tree(tmp_path / "other")
+    environ = {"ODOO_PATH": str(chosen), **link_on_path(tmp_path / "bin", other / "setup/odoo")}
+    assert find_odoo(environ, nothing_importable).root == chosen
+
+
+def test_a_wrong_odoo_path_is_an_error_not_a_fallback(tmp_path):
+    other = make_tree(tmp_path / "other")
+    environ = {"ODOO_PATH": str(tmp_path / "typo"), **link_on_path(tmp_path / "bin", other)}
+    with pytest.raises(OdooNotFoundError, match="typo"):
+        find_odoo(environ, nothing_importable)
+
+
+def test_odoo_bin_symlink_to_a_package_launcher_walks_up_to_the_tree(tmp_path):
+    tree = make_tree(tmp_path / "opt" / "odoo18", layout="package")
+    found = find_odoo(link_on_path(tmp_path / "bin", tree / "setup" / "odoo"), nothing_importable)
+    assert (found.root, found.found_by) == (tree, "odoo-bin on PATH")
+    assert found.launcher == tree / "setup" / "odoo"
+
+
+def test_odoo_bin_of_a_git_checkout_is_found_through_a_chain_of_links(tmp_path):
+    tree = make_tree(tmp_path / "src" / "odoo", layout="git")
+    (tmp_path / "intermediate").symlink_to(tree / "odoo-bin")
+    found = find_odoo(link_on_path(tmp_path / "bin", tmp_path / "intermediate"), nothing_importable)
+    assert (found.root, found.launcher) == (tree, tree / "odoo-bin")
+
+
+def test_git_checkout_adds_its_top_level_addons_folder(tmp_path):
+    tree = make_tree(tmp_path / "odoo", layout="git")
+    found = find_odoo({"ODOO_PATH": str(tree), "PATH": ""}, nothing_importable)
+    assert found.addons_paths(tmp_path / "repo") == [
+        tree / "odoo" / "addons",
+        tree / "addons",
+        tmp_path / "repo",
+    ]
+
+
+def test_importable_odoo_is_the_last_resort(tmp_path):
+    tree = make_tree(tmp_path / "site" / "odoo18")
+    spec = SimpleNamespace(submodule_search_locations=[str(tree / "odoo")])
+    found = find_odoo({"PATH": str(tmp_path / "empty")}, lambda name: spec)
+    assert (found.root, found.found_by, found.on_sys_path) == (tree, "importable odoo", True)
+
+
+def test_an_odoo_bin_outside_any_tree_falls_through_to_importable_odoo(tmp_path):
+    stray = tmp_path / "stray-odoo-bin"
+    stray.write_text("#!/bin/sh\n")
+    tree = make_tree(tmp_path / "site" / "odoo18")
+    spec = SimpleNamespace(submodule_search_locations=[str(tree / "odoo")])
+    found = find_odoo(link_on_path(tmp_path / "bin", stray), lambda name: spec)
+    assert found.found_by == "importable odoo"
+
+
+def test_a_namespace_odoo_without_release_py_is_not_odoo(tmp_path):
+    (tmp_path / "ns" / "odoo" / "addons").mkdir(parents=True)
+    spec = SimpleNamespace(submodule_search_locations=[str(tmp_path / "ns" / "odoo")])
+    assert find_odoo({"PATH": ""}, lambda name: spec) is None
+
+
+def test_nothing_found_gives_none(tmp_path):
+    assert find_odoo({"PATH": str(tmp_path)}, nothing_importable) is None
+
+
+def test_the_version_is_read_without_importing_odoo(tmp_path):
+    tree = make_tree(tmp_path / "odoo17", release="version_info = (17, 0, 0, FINAL, 0, '')\n")
+    assert find_odoo({"ODOO_PATH": str(tree), "PATH": ""}, nothing_importable).version == (17, 0)
+
+
+def test_a_saas_release_reads_as_its_major_version(tmp_path):
+    tree = make_tree(tmp_path / "saas", release="version_info = ('saas~18', 2, 0, FINAL, 0, '')\n")
+    assert odoo_env.read_version(tree) == (18, 2)
+
+
+# --- how Odoo is started -----------------------------------------------------------------------
+
+
+def test_a_source_tree_goes_first_on_pythonpath_and_runs_in_utc(tmp_path):
+    tree = make_tree(tmp_path / "odoo18")
+    found = find_odoo({"ODOO_PATH": str(tree), "PATH": ""}, nothing_importable)
+    env = found.environ({"PYTHONPATH": "/elsewhere"})
+    assert env["PYTHONPATH"].split(":") == [str(tree), "/elsewhere"]
+    assert env["TZ"] == "UTC"
+    assert found.command("python") == ["python", str(tree / "setup" / "odoo")]
+
+
+def test_an_importable_odoo_without_launcher_runs_as_a_module(tmp_path):
+    package = tmp_path / "site" / "odoo"
+    package.mkdir(parents=True)
+    (package / "release.py").write_text(RELEASE_18)
+    spec = SimpleNamespace(submodule_search_locations=[str(package)])
+    found = find_odoo({"PATH": ""}, lambda name: spec)
+    assert found.command("python") == ["python", "-m", "odoo"]
+    assert "PYTHONPATH" not in found.environ({})
+
+
+def test_the_config_file_names_both_addons_folders_and_no_password(tmp_path, monkeypatch):
+    monkeypatch.setattr(odoo_env, "RUN_DIR", tmp_path / "run")
+    tree = make_tree(tmp_path / "odoo18")
+    found = find_odoo({"ODOO_PATH": str(tree), "PATH": ""}, nothing_importable)
+    path = odoo_env.write_odoo_config(
+        tmp_path / "run" / "x.conf", found, {"db_host": False, "db_password": False}
+    )
+    options = configparser.ConfigParser(interpolation=None)
+    options.read(path)
+    addons = options["options"]["addons_path"].split(",")
+    assert addons == [str(tree / "odoo" / "addons"), str(odoo_env.REPO)]
+    assert options["options"]["db_password"] == "False"
+    assert path.stat().st_mode & 0o077 == 0
+
+
+# --- reading Odoo's test log -------------------------------------------------------------------
+
+PREFIX = "2026-01-01 10:00:00,000 42"
+
+
+def odoo_log(*records: str) -> str:
+    return "".join(f"{PREFIX} {record}\n" for record in records)
+
+
+def test_a_green_run_counts_its_tests_as_passed():
+    text = odoo_log(
+        "INFO db odoo.tests.result: 0 failed, 0 error(s) of 12 tests when loading database 'db'"
+    )
+    run = odoo_suite.parse_odoo_log(text, exit_code=0, installed=True)
+    assert run.ok
+    assert run.summary_line() == "odoo-bin: 12 passed, 0 failed"
+
+
+def test_failures_and_errors_both_count_as_failed():
+    text = odoo_log(
+        "ERROR db odoo.addons.kommo_connector.tests.test_a: FAIL: TestA.test_x",
+        "ERROR db odoo.addons.kommo_connector.tests.test_a: ERROR: TestA.test_y",
+        "ERROR db odoo.tests.result: 1 failed, 1 error(s) of 5 tests when loading database 'db'",
+    )
+    run = odoo_suite.parse_odoo_log(text, exit_code=1, installed=True)
+    assert not run.ok
+    assert run.summary_line() == "odoo-bin: 3 passed, 2 failed"
+
+
+def test_skipped_tests_are_reported_apart():
+    text = odoo_log(
+        "INFO db odoo.addons.kommo_connector.tests.test_tour: skipped test_tour : no browser",
+        "INFO db odoo.tests.result: 0 failed, 0 error(s) of 4 tests when loading database 'db'",
+    )
+    run = odoo_suite.parse_odoo_log(text, exit_code=0, installed=True)
+    assert run.summary_line() == "odoo-bin: 3 passed, 0 failed, 1 skipped"
+
+
+def test_a_failed_test_line_fails_the_run_even_with_exit_code_zero():
+    text = odoo_log("ERROR db odoo.addons.kommo_connector.tests.test_a: FAIL: TestA.test_x")
+    assert not odoo_suite.parse_odoo_log(text, exit_code=0, installed=True).ok
+
+
+def test_an_addon_that_did_not_install_fails_the_run():
+    text = odoo_log("INFO db odoo.tests.result: 0 failed, 0 error(s) of 0 tests when loading")
+    assert not odoo_suite.parse_odoo_log(text, exit_code=0, installed=False).ok
+
+
+def test_no_tests_at_all_fails_the_suite_loudly(capsys):
+    run = odoo_suite.OdooRun(exit_code=0, tests=0, failed=0, skipped=0, installed=True)
+    assert odoo_suite._verdict(run, odoo_suite.PYTEST_NO_TESTS) is False
+    assert "HAS NO TESTS YET" in capsys.readouterr().out
+
+
+def test_pytest_collecting_nothing_is_tolerated_when_odoo_bin_ran_tests(capsys):
+    run = odoo_suite.OdooRun(exit_code=0, tests=7, failed=0, skipped=0, installed=True)
+    assert odoo_suite._verdict(run, odoo_suite.PYTEST_NO_TESTS) is True
+    assert "pytest-odoo collected no tests" in capsys.readouterr().out
+
+
+def test_console_shows_test_lines_and_their_tracebacks_but_not_routine_info():
+    echo = odoo_suite.OdooLogEcho()
+    lines = [
+        f"{PREFIX} INFO db odoo.modules.loading: loading 61 modules...",
+        f"{PREFIX} ERROR db odoo.addons.kommo_connector.tests.test_a: FAIL: TestA.test_x",
+        "Traceback (most recent call last):",
+        f"{PREFIX} INFO db odoo.modules.registry: module kommo_connector: creating tables",
+    ]
+    assert [echo(line) for line in lines] == [False, True, True, False]
