@@ -9,13 +9,13 @@ Kommo POSTs form-encoded bodies with PHP-style nested keys (``leads[status][0][i
 * Other actions of a known entity (``leads[restore]``, ``companies[add]``, ``tasks[update]``...)
   become ``EventType.OTHER`` events (``entity``/``action`` say which) when their items carry an
   ``id``; items without one (``leads[note]``) yield no event.
-* Sections of unknown entities (``unsorted``, ``talk``...) yield no event. Everything the body
-  held stays in ``WebhookDelivery.raw`` (and each event's own item in ``WebhookEvent.raw``).
+* Sections of unknown entities (``unsorted``, ``talk``...) yield no event. All of the body
+  stays in ``WebhookDelivery.raw``, and each event's own item in ``WebhookEvent.raw``.
 
-Garbage raises ``WebhookParseError`` and nothing else, whatever the input: not form-encoded,
-invalid UTF-8, oversized, too many keys, keys nested too deep, malformed brackets (``[]`` too:
-Kommo numbers its items), a key given twice or both as a value and as a section, no account
-section, no known entity section, non-numeric ids.
+Garbage raises ``WebhookParseError``, whatever the input, and nothing else: not form-encoded,
+invalid UTF-8, oversized, too many keys, too deep, malformed brackets (``[]`` too: Kommo numbers
+its items), a key given twice or as both value and section, no account, no known entity,
+non-numeric ids.
 """
 
 from __future__ import annotations
@@ -165,9 +165,7 @@ def parse_webhook(
             raise WebhookParseError(f"{entity} must hold actions, as in {entity}[add][0][id]")
         for action, items in actions.items():
             where = f"{entity}[{_excerpt(action, 40)}]"
-            if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-                raise WebhookParseError(f"{where} must hold numbered items, as in {where}[0][id]")
-            for index, item in enumerate(items):
+            for index, item in enumerate(_numbered_items(items, where, "[id]")):
                 event = _event(entity, action, item, f"{where}[{index}]")
                 if event is not None:
                     events.append(event)
@@ -351,49 +349,34 @@ def _event(entity: str, action: str, item: dict, where: str) -> WebhookEvent | N
 
 
 def _custom_fields(item: dict, where: str) -> tuple[CustomFieldValue, ...]:
-    entries = item.get("custom_fields")
-    if entries is None:
-        return ()
     where = f"{where}[custom_fields]"
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise WebhookParseError(f"{where} must hold numbered fields, as in {where}[0][id]")
     fields = []
-    for index, entry in enumerate(entries):
+    for index, entry in enumerate(_numbered_items(item.get("custom_fields", []), where, "[id]")):
         field_where = f"{where}[{index}]"
         field_id = _whole_number(entry, "id", field_where)
         if field_id is not None:  # a value without its field cannot be mapped to anything
-            fields.append(
-                CustomFieldValue(
-                    field_id=field_id,
-                    name=_text(entry, "name", field_where),
-                    code=_text(entry, "code", field_where),
-                    values=_field_values(entry, field_where),
-                )
-            )
+            name, code = _text(entry, "name", field_where), _text(entry, "code", field_where)
+            fields.append(CustomFieldValue(field_id, name, code, _field_values(entry, field_where)))
     return tuple(fields)
 
 
 def _field_values(entry: dict, where: str) -> tuple[FieldValue, ...]:
-    values = entry.get("values")
-    if values is None:
-        return ()
     where = f"{where}[values]"
-    if not isinstance(values, list):
-        raise WebhookParseError(f"{where} must hold numbered values, as in {where}[0][value]")
-    items = []
-    for index, value in enumerate(values):
-        value_where = f"{where}[{index}]"
-        if isinstance(value, str):  # the short form values[0]=text
-            items.append(FieldValue(value))
-        elif not isinstance(value, dict):
-            raise WebhookParseError(f"{value_where} must be a value or hold [value] / [enum]")
-        else:
-            items.append(
-                FieldValue(
-                    _text(value, "value", value_where), _whole_number(value, "enum", value_where)
-                )
-            )
-    return tuple(items)
+    values = entry.get("values", [])
+    if isinstance(values, list):  # values[0]=text is short for values[0][value]=text
+        values = [{"value": value} if isinstance(value, str) else value for value in values]
+    return tuple(
+        FieldValue(
+            _text(value, "value", f"{where}[{n}]"), _whole_number(value, "enum", f"{where}[{n}]")
+        )
+        for n, value in enumerate(_numbered_items(values, where, "[value]"))
+    )
+
+
+def _numbered_items(value: Any, where: str, example: str) -> list[dict]:
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise WebhookParseError(f"{where} must hold numbered items, as in {where}[0]{example}")
+    return value
 
 
 def _scalar(node: Mapping, key: str, where: str) -> str | None:

@@ -383,7 +383,10 @@ def test_is_for_account_is_false_when_nothing_can_be_compared():
         ("account[id]=1&leads[add][0][id][x]=1", "leads[add][0][id] must be a single value"),
         ("account[id]=1&leads[add][0][id]=1&leads[add][0][name][x]=1", "[name] must be a single"),
         ("account[id]=1&leads[add][0][id]=1&leads[add][0][updated_at]=today", "Unix timestamp"),
-        ("account[id]=1&leads[add][0][id]=1&leads[add][0][custom_fields]=x", "numbered fields"),
+        (
+            "account[id]=1&leads[add][0][id]=1&leads[add][0][custom_fields]=x",
+            "[custom_fields] must hold numbered items",
+        ),
         (
             "account[id]=1&leads[add][0][id]=1&leads[add][0][custom_fields][0][id]=x",
             "[custom_fields][0][id] must be a whole number",
@@ -391,12 +394,12 @@ def test_is_for_account_is_false_when_nothing_can_be_compared():
         (
             "account[id]=1&leads[add][0][id]=1&leads[add][0][custom_fields][0][id]=1"
             "&leads[add][0][custom_fields][0][values]=x",
-            "numbered values",
+            "[values] must hold numbered items",
         ),
         (
             "account[id]=1&leads[add][0][id]=1&leads[add][0][custom_fields][0][id]=1"
             "&leads[add][0][custom_fields][0][values][0][0]=x",
-            "[values][0] must be a value or hold [value] / [enum]",
+            "[values] must hold numbered items, as in",
         ),
         (
             "account[id]=1&leads[add][0][id]=1&leads[add][0][custom_fields][0][id]=1"
