@@ -136,8 +136,12 @@ def run_logged(
     env: Mapping[str, str] | None = None,
     echo: Callable[[str], bool] = lambda _line: True,
     cwd: Path | None = None,
+    stdin_text: str | None = None,
 ) -> int:
-    """Run ``cmd`` to completion, its output appended to ``log_path`` and filtered to stdout."""
+    """Run ``cmd`` to completion, its output appended to ``log_path`` and filtered to stdout.
+
+    ``stdin_text`` is written to the child's stdin (kept small: it is sent before reading).
+    """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("a", encoding="utf-8") as log:
         log.write(f"\n$ {' '.join(cmd)}\n")
@@ -146,6 +150,7 @@ def run_logged(
             cmd,
             env=env,
             cwd=cwd,
+            stdin=subprocess.DEVNULL if stdin_text is None else subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -153,6 +158,9 @@ def run_logged(
             bufsize=1,
         )
         try:
+            if stdin_text is not None:
+                proc.stdin.write(stdin_text)
+                proc.stdin.close()
             _pump(proc.stdout, log, echo)
             return proc.wait()
         finally:
