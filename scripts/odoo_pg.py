@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,13 +189,22 @@ def _debian_cluster() -> PgServer:
     return server
 
 
+def _import_pgserver():
+    with warnings.catch_warnings():
+        # platformdirs warns that XDG_RUNTIME_DIR is unset (containers, CI): harmless here.
+        warnings.simplefilter("ignore")
+        import pgserver  # noqa: PLC0415
+        from pgserver._commands import POSTGRES_BIN_PATH  # noqa: PLC0415
+    return pgserver, POSTGRES_BIN_PATH
+
+
 def _embedded_server() -> PgServer:
     try:
-        import pgserver  # noqa: PLC0415
+        pgserver, bin_path = _import_pgserver()
     except ImportError:
         say("pip install pgserver (an embedded PostgreSQL, no root needed)")
         pip_install(["pgserver"])
-        import pgserver  # noqa: PLC0415
+        pgserver, bin_path = _import_pgserver()
 
     RUN_DIR.mkdir(exist_ok=True)
     pgdata = RUN_DIR / "pgdata"
@@ -212,8 +222,8 @@ def _embedded_server() -> PgServer:
         handle.cleanup()
         # pgserver keeps the server for other live handles; a crashed earlier run can leave a
         # stale one in its list, so make sure the server we started is really down.
-        if info.is_running():
-            pg_ctl = str(pgserver.POSTGRES_BIN_PATH / "pg_ctl")
+        if (pgdata / "postmaster.pid").exists():
+            pg_ctl = str(bin_path / "pg_ctl")
             stop_cmd = [pg_ctl, "-D", str(pgdata), "-m", "fast", "-w", "stop"]
             run_command(stop_cmd, check=False, user=handle.system_user)
 
