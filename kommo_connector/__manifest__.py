@@ -8,7 +8,25 @@
     "license": "LGPL-3",
     "depends": ["repair", "mail"],
     "external_dependencies": {"python": ["requests", "phonenumbers"]},
-    "data": [],
+    "data": [
+        "security/kommo_security.xml",
+        "security/ir.model.access.csv",
+        "security/kommo_mapping_security.xml",
+        "data/ir_cron.xml",
+        "views/kommo_pipeline_views.xml",
+        "views/kommo_custom_field_views.xml",
+        "views/kommo_field_map_views.xml",
+        "views/kommo_stage_map_views.xml",
+        "views/kommo_account_views.xml",
+        "views/kommo_sync_log_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/menus.xml",
+    ],
+    "assets": {
+        "web.assets_tests": [
+            "kommo_connector/static/src/js/tours/*.js",
+        ],
+    },
     "installable": True,
     "application": False,
 }

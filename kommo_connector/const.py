@@ -1,0 +1,26 @@
+"""Constants of the Kommo connector (routes, defaults, limits) in one place."""
+
+OAUTH_CALLBACK_ROUTE = "/kommo/oauth/callback"
+WEBHOOK_ROUTE_PREFIX = "/kommo/webhook"
+
+KOMMO_AUTHORIZE_URL = "https://www.kommo.com/oauth"
+OAUTH_STATE_SCOPE = "kommo_connector.oauth_state"
+
+# The lead events the webhook subscribes to: creation, edits, stage moves and deletion.
+WEBHOOK_EVENTS = ["add_lead", "update_lead", "status_lead", "delete_lead"]
+
+# Kommo answers at most 7 requests per second per account; the margin absorbs the jitter
+# between reserving a slot in the database and the request reaching Kommo.
+THROTTLE_MAX_CALLS = 7
+THROTTLE_PERIOD = 1.0
+THROTTLE_MARGIN = 0.1
+
+# A refresh token dies after 3 idle months: the cron renews pairs older than this.
+TOKEN_MAX_AGE_DAYS = 7
+
+# How long a worker waits for another worker's token refresh before giving up.
+TOKEN_LOCK_WAIT_SECONDS = 40.0
+TOKEN_LOCK_POLL_SECONDS = 0.1
+
+DEFAULT_PHONE_REGION = "BR"
+DEFAULT_RETENTION_DAYS = 90

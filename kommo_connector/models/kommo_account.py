@@ -1,0 +1,325 @@
+import contextlib
+import secrets
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
+
+from kommo_api import KommoError, normalize_host
+
+from ..const import (
+    DEFAULT_PHONE_REGION,
+    DEFAULT_RETENTION_DAYS,
+    KOMMO_AUTHORIZE_URL,
+    OAUTH_CALLBACK_ROUTE,
+    WEBHOOK_EVENTS,
+    WEBHOOK_ROUTE_PREFIX,
+)
+
+# Who may read the connection secrets and tokens (ORM and RPC alike).
+ADMIN_ONLY = "base.group_system"
+
+
+def _new_webhook_secret():
+    return secrets.token_urlsafe(24)
+
+
+class KommoAccount(models.Model):
+    """A company's connection to one Kommo account (OAuth app or long-lived token).
+
+    The connection logic (tokens, client, OAuth code exchange, revocation) lives in
+    kommo_account_connection.py; this file holds the fields, checks and buttons.
+    """
+
+    _name = "kommo.account"
+    _description = "Kommo account"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "company_id, name, id"
+
+    name = fields.Char(required=True, default="Kommo", tracking=True)
+    active = fields.Boolean(default=True, tracking=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
+    user_id = fields.Many2one(
+        "res.users",
+        string="Responsible",
+        tracking=True,
+        help="Told when the connection needs attention; when empty, the company's "
+        "administrators are.",
+    )
+    host = fields.Char(
+        "Kommo address",
+        tracking=True,
+        help="Your Kommo account's address, e.g. acme.kommo.com. Filled in by Kommo when you "
+        "connect with OAuth.",
+    )
+    auth_mode = fields.Selection(
+        [("oauth", "OAuth app"), ("long_lived", "Long-lived token")],
+        string="Authentication",
+        required=True,
+        default="oauth",
+        tracking=True,
+    )
+    client_id = fields.Char("Integration ID", tracking=True)
+    client_secret = fields.Char("Secret key", groups=ADMIN_ONLY, copy=False)
+    authorize_url = fields.Char(
+        "Authorization page",
+        required=True,
+        default=KOMMO_AUTHORIZE_URL,
+        help="Where Kommo asks the administrator to allow the integration.",
+    )
+    redirect_uri = fields.Char("Redirect URI", compute="_compute_redirect_uri")
+    access_token = fields.Char(groups=ADMIN_ONLY, copy=False)
+    refresh_token = fields.Char(groups=ADMIN_ONLY, copy=False)
+    token_expires_at = fields.Datetime("Access token expires", groups=ADMIN_ONLY, copy=False)
+    token_obtained_at = fields.Datetime("Tokens obtained", groups=ADMIN_ONLY, copy=False)
+    long_lived_token = fields.Char(groups=ADMIN_ONLY, copy=False)
+    webhook_secret = fields.Char(groups=ADMIN_ONLY, copy=False, default=_new_webhook_secret)
+    webhook_url = fields.Char(
+        "Webhook URL", compute="_compute_webhook_url", groups="kommo_connector.group_kommo_manager"
+    )
+    webhook_registered = fields.Boolean(readonly=True, copy=False, tracking=True)
+    state = fields.Selection(
+        [
+            ("not_connected", "Not connected"),
+            ("connected", "Connected"),
+            ("needs_reconnect", "Needs reconnection"),
+            ("error", "Error"),
+        ],
+        required=True,
+        default="not_connected",
+        readonly=True,
+        copy=False,
+        tracking=True,
+    )
+    last_error = fields.Text(readonly=True, copy=False)
+    kommo_account_id = fields.Integer("Kommo account ID", readonly=True, copy=False)
+    kommo_account_name = fields.Char("Kommo account", readonly=True, copy=False)
+    kommo_subdomain = fields.Char("Kommo subdomain", readonly=True, copy=False)
+    pipeline_id = fields.Many2one(
+        "kommo.pipeline",
+        string="Pipeline",
+        domain="[('account_id', '=', id)]",
+        help="The Kommo pipeline repair orders are sent to.",
+    )
+    phone_region = fields.Char(
+        default=DEFAULT_PHONE_REGION,
+        help="Country (ISO code) assumed for phone numbers written without an international "
+        "prefix.",
+    )
+    pipeline_ids = fields.One2many("kommo.pipeline", "account_id", string="Pipelines")
+    custom_field_ids = fields.One2many("kommo.custom.field", "account_id", string="Fields")
+    field_map_ids = fields.One2many("kommo.field.map", "account_id", string="Field map")
+    stage_map_ids = fields.One2many("kommo.stage.map", "account_id", string="Stage map")
+    retention_days = fields.Integer(
+        "Keep the sync log (days)", default=DEFAULT_RETENTION_DAYS, help="0 keeps it forever."
+    )
+    kommo_moves_repair_order = fields.Boolean(
+        "Kommo moves repair orders",
+        help="When a lead changes stage in Kommo, move the repair order to the mapped state.",
+    )
+    sync_log_count = fields.Integer(compute="_compute_sync_log_count")
+
+    def init(self):
+        # The constraint below gives the friendly message; the index closes the race.
+        self.env.cr.execute(
+            SQL(
+                "CREATE UNIQUE INDEX IF NOT EXISTS kommo_account_one_active_per_company"
+                " ON kommo_account (company_id) WHERE active"
+            )
+        )
+
+    @api.depends_context("company")
+    def _compute_redirect_uri(self):
+        for account in self:
+            account.redirect_uri = account.get_base_url() + OAUTH_CALLBACK_ROUTE
+
+    @api.depends("webhook_secret")
+    def _compute_webhook_url(self):
+        for account in self:
+            secret = account.sudo().webhook_secret
+            base = account.get_base_url()
+            account.webhook_url = f"{base}{WEBHOOK_ROUTE_PREFIX}/{secret}" if secret else False
+
+    def _compute_sync_log_count(self):
+        counts = dict(
+            self.env["kommo.sync.log"]._read_group(
+                [("account_id", "in", self.ids)], ["account_id"], ["__count"]
+            )
+        )
+        for account in self:
+            account.sync_log_count = counts.get(account, 0)
+
+    @api.constrains("active", "company_id")
+    def _check_one_active_per_company(self):
+        for account in self.filtered("active"):
+            others = self.sudo().search_count(
+                [("company_id", "=", account.company_id.id), ("id", "!=", account.id)]
+            )
+            if others:
+                raise ValidationError(
+                    _(
+                        "The company %s already has an active Kommo account: archive it "
+                        "before adding another one.",
+                        account.company_id.display_name,
+                    )
+                )
+
+    @api.constrains("host")
+    def _check_host(self):
+        for account in self.filtered("host"):
+            try:
+                normalize_host(account.host)
+            except ValueError:
+                raise ValidationError(
+                    _(
+                        "%s is not a Kommo address: use your account's address, like "
+                        "acme.kommo.com.",
+                        account.host,
+                    )
+                ) from None
+
+    @api.onchange("host")
+    def _onchange_host(self):
+        if self.host:
+            try:
+                self.host = normalize_host(self.host)
+            except ValueError:
+                return None  # the constraint explains it on save
+        return None
+
+    def action_connect(self):
+        self.ensure_one()
+        if self.auth_mode == "long_lived":
+            return self._kommo_connect_long_lived()
+        if not (self.client_id and self.sudo().client_secret):
+            raise UserError(
+                _(
+                    "Fill in the integration ID and secret key of your Kommo integration "
+                    "first (see the Documentation tab)."
+                )
+            )
+        return {
+            "type": "ir.actions.act_url",
+            "url": self._kommo_oauth_app().authorize_url_for(self._kommo_oauth_state()),
+            "target": "self",
+        }
+
+    def action_test_connection(self):
+        self.ensure_one()
+        try:
+            info = self._kommo_client(operation="test_connection").get_account()
+        except KommoError as exc:
+            self._kommo_record_failure(exc)
+            return self._kommo_notification(_("Kommo connection failed"), self.last_error, "danger")
+        self.write({"state": "connected", "last_error": False, **self._kommo_info_values(info)})
+        return self._kommo_notification(
+            _("Kommo connection works"),
+            _("Connected to the Kommo account %s.", self.kommo_account_name),
+        )
+
+    def action_disconnect(self):
+        for account in self:
+            if account.webhook_registered and account.state == "connected":
+                # A failure is in the sync log; Kommo drops hooks that keep failing anyway.
+                with contextlib.suppress(KommoError):
+                    account._kommo_client(operation="webhook_unregister").unsubscribe_webhook(
+                        account.webhook_url
+                    )
+            account.sudo().write(
+                {
+                    "state": "not_connected",
+                    "last_error": False,
+                    "access_token": False,
+                    "refresh_token": False,
+                    "token_expires_at": False,
+                    "token_obtained_at": False,
+                    "webhook_registered": False,
+                }
+            )
+            account.message_post(body=_("Disconnected from Kommo."))
+        return True
+
+    def action_refresh_metadata(self):
+        self.ensure_one()
+        client = self._kommo_client(operation="discovery")
+        try:
+            self._kommo_discover(client)
+        except KommoError as exc:
+            raise UserError(
+                _("Could not read the pipelines and fields from Kommo: %s", exc.message)
+            ) from exc
+        return self._kommo_notification(
+            _("Kommo pipelines and fields"),
+            _("%(pipelines)s pipelines and %(fields)s fields read from Kommo.")
+            % {"pipelines": len(self.pipeline_ids), "fields": len(self.custom_field_ids)},
+        )
+
+    def action_create_missing_fields(self):
+        self.ensure_one()
+        client = self._kommo_client(operation="create_fields")
+        try:
+            self.env["kommo.field.map"]._kommo_create_missing_fields(self, client)
+        except KommoError as exc:
+            raise UserError(_("Could not create the fields in Kommo: %s", exc.message)) from exc
+        return self._kommo_notification(
+            _("Kommo fields"), _("The missing fields now exist in Kommo and are mapped.")
+        )
+
+    def action_register_webhook(self):
+        self.ensure_one()
+        client = self._kommo_client(operation="webhook_register")
+        try:
+            client.subscribe_webhook(self.webhook_url, WEBHOOK_EVENTS)
+        except KommoError as exc:
+            raise UserError(_("Kommo refused the webhook: %s", exc.message)) from exc
+        self.webhook_registered = True
+        return self._kommo_notification(
+            _("Kommo webhook"), _("Kommo will now tell Odoo about lead changes.")
+        )
+
+    def action_unregister_webhook(self):
+        self.ensure_one()
+        client = self._kommo_client(operation="webhook_unregister")
+        try:
+            client.unsubscribe_webhook(self.webhook_url)
+        except KommoError as exc:
+            raise UserError(_("Kommo refused to remove the webhook: %s", exc.message)) from exc
+        self.webhook_registered = False
+        return self._kommo_notification(
+            _("Kommo webhook"), _("Kommo no longer sends lead changes to Odoo.")
+        )
+
+    def action_open_sync_log(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "kommo_connector.action_kommo_sync_log"
+        )
+        action["domain"] = [("account_id", "=", self.id)]
+        action["context"] = {"search_default_account_id": self.id}
+        return action
+
+    @api.model
+    def _kommo_for_company(self, company=None):
+        """The active Kommo account of ``company`` (default: the current one), if any."""
+        company = company or self.env.company
+        return self.search([("company_id", "=", company.id)], limit=1)
+
+    def _kommo_can_push(self):
+        """Whether sync jobs may talk to Kommo now: a dead connection must not be hammered."""
+        self.ensure_one()
+        return self.active and self.state == "connected"
+
+    def _kommo_notification(self, title, message, kind="success"):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": title,
+                "message": message,
+                "type": kind,
+                "sticky": kind == "danger",
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }

@@ -1,0 +1,84 @@
+"""A throttle shared by every Odoo worker and cron of one database (kommo_api's Throttle)."""
+
+import time
+
+from odoo.tools import SQL
+
+from ..const import THROTTLE_MARGIN, THROTTLE_MAX_CALLS, THROTTLE_PERIOD
+
+# First key of the two-key advisory lock: keeps our locks apart from other modules' locks.
+ADVISORY_LOCK_NAMESPACE = 0x4B4F4D  # "KOM"
+
+
+class PgThrottle:
+    """At most ``max_calls`` requests in any window of ``period`` seconds, per account.
+
+    Every worker records its sends in ``kommo_rate_slot`` under a transaction-scoped advisory
+    lock, with the database clock, so all processes share one log and one clock. Waiting
+    happens outside any transaction: a sleeping worker holds neither the lock nor a
+    connection.
+    """
+
+    def __init__(
+        self,
+        registry,
+        max_calls=THROTTLE_MAX_CALLS,
+        period=THROTTLE_PERIOD,
+        margin=THROTTLE_MARGIN,
+        sleep=time.sleep,
+    ):
+        if max_calls < 1 or period <= 0 or margin < 0:
+            raise ValueError("max_calls must be >= 1, period > 0 and margin >= 0")
+        self._registry = registry
+        self.max_calls = max_calls
+        self.window = period + margin
+        self._sleep = sleep
+
+    def __repr__(self):
+        return f"PgThrottle(max_calls={self.max_calls}, window={self.window})"
+
+    def acquire(self, key):
+        while True:
+            wait = self._try_reserve(key)
+            if wait <= 0:
+                return
+            self._sleep(wait)
+
+    def _try_reserve(self, key):
+        """Record a send for ``key`` and return 0, or return how long to wait first."""
+        with self._registry.cursor() as cr:
+            cr.execute(
+                SQL(
+                    "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                    ADVISORY_LOCK_NAMESPACE,
+                    key,
+                )
+            )
+            # Read the clock once the lock is held, so the recorded times are in lock order.
+            cr.execute(SQL("SELECT extract(epoch FROM clock_timestamp())::float8"))
+            now = cr.fetchone()[0]
+            cr.execute(
+                SQL(
+                    "DELETE FROM kommo_rate_slot WHERE key = %s AND sent_at <= %s",
+                    key,
+                    now - self.window,
+                )
+            )
+            cr.execute(
+                SQL(
+                    "SELECT count(*), min(sent_at) FROM kommo_rate_slot WHERE key = %s",
+                    key,
+                )
+            )
+            count, oldest = cr.fetchone()
+            if count < self.max_calls:
+                cr.execute(
+                    SQL(
+                        "INSERT INTO kommo_rate_slot (key, sent_at) VALUES (%s, %s)",
+                        key,
+                        now,
+                    )
+                )
+                return 0.0
+        # The floor keeps a worker from spinning on a rounding-sized remainder.
+        return max(oldest + self.window - now, 1e-3)
