@@ -105,12 +105,13 @@ class KommoStageMap(models.Model):
         return proposal
 
     @api.model
-    def _kommo_propose_defaults(self, account, reset=False):
+    def _kommo_propose_defaults(self, account, refill_empty=False):
         """Give every repair state a mapping line, with the proposed stage.
 
-        Lines the admin set are kept, except those whose stage is no longer usable (archived,
-        or in another pipeline since the account's pipeline changed): they get the proposal.
-        With ``reset``, every line gets the proposal.
+        Lines the admin set are kept, except those whose stage is no longer usable (archived
+        in Kommo, or in another pipeline): they get the proposal. An empty stage is the
+        admin's choice ("don't move the lead"), so it is kept too, unless ``refill_empty``
+        (used when the account's pipeline changes).
         """
         pipeline = account.pipeline_id
         proposal = self._kommo_proposed_stages(pipeline)
@@ -129,10 +130,9 @@ class KommoStageMap(models.Model):
                         "stage_id": proposed.id,
                     }
                 )
-            elif reset or (
-                line.stage_id
-                and (not line.stage_id.active or line.stage_id.pipeline_id != pipeline)
-            ):
+                continue
+            usable = line.stage_id.active and line.stage_id.pipeline_id == pipeline
+            if not usable and (line.stage_id or refill_empty):
                 line.stage_id = proposed
         return self.create(new_lines)
 
