@@ -205,7 +205,10 @@ class ServerThread:
     def __init__(self, app, host: str, port: int):
         self.server = make_server(host, port, app, threaded=True, request_handler=_Handler)
         self.port = self.server.server_address[1]
-        self._thread = threading.Thread(target=self.server.serve_forever, name="kommo-emulator")
+        # A short poll interval makes stop() quick (tests start and stop many emulators).
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="kommo-emulator"
+        )
         self._thread.daemon = True
 
     def start(self) -> None:
