@@ -240,8 +240,9 @@ def test_an_enum_of_another_field_is_refused(emulator, emulator_api, status_fiel
 
 def test_a_select_value_may_be_given_by_its_text(emulator, emulator_api, status_field):
     values = [{"field_id": status_field["id"], "values": [{"value": "Pronta"}]}]
+    lead = {"name": "A", "custom_fields_values": values}
 
-    (ref,) = embedded(emulator_api.post(LEADS, json=[{"name": "A", "custom_fields_values": values}]))
+    (ref,) = embedded(emulator_api.post(LEADS, json=[lead]))
 
     (stored,) = emulator.store.leads[ref["id"]]["custom_fields_values"]
     assert stored["values"] == [

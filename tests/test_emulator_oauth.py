@@ -35,6 +35,10 @@ def account_status(emu, access_token):
     return requests.get(emu.url + "/api/v4/account", headers=headers, timeout=10).status_code
 
 
+def decoded(jwt_part):
+    return json.loads(base64.urlsafe_b64decode(jwt_part + "=" * (-len(jwt_part) % 4)))
+
+
 def redirect_query(answer):
     assert answer.status_code == 302
     location = answer.headers["Location"]
@@ -105,7 +109,8 @@ def test_an_access_token_is_a_jwt_with_expiry_and_account(emulator, app):
     token = emulator.issue_tokens(app.client_id)["access_token"]
 
     header, payload, signature = token.split(".")
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims = decoded(payload)
+    assert decoded(header)["typ"] == "JWT"
     assert claims["exp"] - claims["iat"] == DAY
     assert claims["account_id"] == emulator.account_id
     assert claims["api_domain"] == emulator.host
