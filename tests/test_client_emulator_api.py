@@ -143,6 +143,18 @@ def test_a_rejected_field_is_reported_for_the_right_lead(kommo_client, emulator)
     assert error.messages_for("2") == []
 
 
+def test_a_rejected_complex_lead_is_named_by_its_request_id(kommo_client, emulator):
+    leads = [complex_lead("RO-1", "+5511911110001"), complex_lead("RO-2", "+5511911110002")]
+    leads[1]["custom_fields_values"] = [{"field_id": 987654321, "values": [{"value": "x"}]}]
+
+    with pytest.raises(KommoValidationError) as caught:
+        kommo_client.create_leads_complex(leads)
+
+    assert caught.value.messages_for("RO-2")
+    assert caught.value.messages_for("RO-1") == []
+    assert emulator.store.leads == {}
+
+
 def test_contacts_are_found_by_phone_digits(kommo_client, emulator):
     maria = emulator.add_contact("Maria Silva", phones=["+55 (11) 98765-4321"])
     emulator.add_contact("João Souza", phones=["+55 21 3333-4444"])
@@ -232,3 +244,5 @@ def test_every_write_chunk_is_reported_with_its_entity_count(emulator, make_clie
         ("POST", 200, 50),
         ("POST", 200, 20),
     ]
+    logged_ids = {call.request_id for call in emulator.calls("POST", "/api/v4/leads")}
+    assert {e.request_id for e in exchanges} == logged_ids

@@ -82,6 +82,15 @@ def test_a_create_whose_answer_was_lost_is_reported_as_possibly_done(kommo_clien
     assert len(emulator.calls("POST", LEADS)) == 1
 
 
+def test_an_error_names_the_request_id_kommo_gave_it(kommo_client, emulator):
+    emulator.faults.inject("500", method="POST", path=LEADS)
+
+    with pytest.raises(KommoServerError) as caught:
+        kommo_client.create_leads([{"name": "Order 1"}])
+
+    assert caught.value.request_id == emulator.calls("POST", LEADS)[0].request_id
+
+
 def test_a_get_gives_up_after_max_retries(kommo_client, emulator):
     emulator.faults.inject("500", count=10, method="GET", path=LEADS)
 

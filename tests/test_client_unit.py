@@ -368,6 +368,14 @@ def test_paging_stops_on_an_empty_answer(client, scripted):
     assert [lead["id"] for lead in client.iter_leads()] == [1, 2]
 
 
+def test_extra_page_params_are_kept_on_every_page(client, scripted):
+    scripted.answer(200, leads_page([1])).answer(204, None)
+
+    list(client.iter_pages("/api/v4/leads", "leads", params={"query": "ABC"}))
+
+    assert [dict(query_of(p))["query"] for p in scripted.sent] == ["ABC", "ABC"]
+
+
 def test_page_size_is_capped_at_250(client, scripted):
     scripted.answer(204, None)
 
@@ -441,7 +449,7 @@ def test_complex_answers_without_request_ids_keep_the_request_order(client, scri
     assert (result["a"]["id"], result["b"]["id"]) == (10, 11)
 
 
-@pytest.mark.parametrize("answer", [{"id": 1}, [1, 2]])
+@pytest.mark.parametrize("answer", [{"id": 1}, [1, 2], '"created"'])
 def test_a_complex_answer_of_the_wrong_shape_is_unexpected(client, scripted, answer):
     scripted.answer(200, answer)
 

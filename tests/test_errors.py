@@ -62,8 +62,10 @@ def problem(status, **extra):
     ("status", "body", "expected"),
     [
         (401, problem(401, title="Unauthorized"), KommoTokenExpired),
+        (401, "Unauthorized", KommoTokenExpired),
         (402, problem(402, title="Payment Required"), KommoPaymentRequired),
         (403, problem(403, title="Forbidden"), KommoForbidden),
+        (403, "", KommoForbidden),
         (404, problem(404, title="Not Found"), KommoNotFound),
         (429, "Too Many Requests", KommoRateLimited),
         (500, problem(500), KommoServerError),
