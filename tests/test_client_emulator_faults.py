@@ -7,10 +7,13 @@ import pytest
 from kommo_api.errors import (
     KommoBlocked,
     KommoConnectionError,
+    KommoNotFound,
     KommoPaymentRequired,
     KommoRateLimited,
     KommoServerError,
     KommoTimeout,
+    KommoTokenExpired,
+    KommoUnexpectedResponse,
 )
 from kommo_api.testing import KommoEmulator
 from kommo_api.throttle import NoThrottle
@@ -128,3 +131,28 @@ def test_hammering_without_a_throttle_gets_the_account_blocked(make_client):
                     seen.append(exc)
 
     assert len(seen) > 3
+
+
+def test_an_unknown_endpoint_is_not_found(kommo_client):
+    with pytest.raises(KommoNotFound):
+        kommo_client.request("GET", "/api/v4/no_such_thing")
+
+
+def test_an_html_page_where_json_was_expected_is_unexpected(kommo_client, kommo_app):
+    # The emulator's authorize page answers 200 with HTML, as a misrouted Kommo call would.
+    params = {"client_id": kommo_app.client_id, "state": "s", "mode": "popup"}
+    with pytest.raises(KommoUnexpectedResponse) as caught:
+        kommo_client.request("GET", "/oauth", params=params)
+    assert caught.value.status == 200
+
+
+def test_auth_errors_never_quote_the_tokens(kommo_client, emulator):
+    emulator.faults.inject("401", count=2, method="GET")
+
+    with pytest.raises(KommoTokenExpired) as caught:
+        kommo_client.get_account()
+
+    tokens = kommo_client.token_store.get_tokens()
+    for text in (str(caught.value), repr(caught.value)):
+        assert tokens.access_token not in text
+        assert tokens.refresh_token not in text
