@@ -6,7 +6,7 @@ Kept apart from the model so that the path rules and the formatting rules read o
 import unicodedata
 from datetime import datetime, time, timezone
 
-from odoo import _, fields
+from odoo import fields
 from odoo.tools import html2plaintext
 
 # Kommo field types grouped by the value they take.
@@ -51,6 +51,7 @@ def resolve_path(model, path):
 
     :return: (list of fields, None) when the path is valid, else ([], message in plain words)
     """
+    _ = model.env._
     hops = (path or "").strip().split(".")
     if not all(hops):
         return [], _("Enter the repair order field to send, for example “lot_id.name”.")
@@ -97,6 +98,7 @@ def selection_labels(field, env):
 
 def format_text(field, values, env):
     """Kommo text value: the readable form of the values, joined."""
+    _ = env._
     if field.type == "selection":
         labels = dict(field._description_selection(env))
         values = [labels.get(value, value) for value in values]

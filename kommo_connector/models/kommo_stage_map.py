@@ -44,7 +44,12 @@ class KommoStageMap(models.Model):
     def _selection_repair_state(self):
         return self.env["repair.order"]._fields["state"]._description_selection(self.env)
 
-    @api.depends("stage_id.active", "stage_id.pipeline_id", "account_id.pipeline_id")
+    @api.depends(
+        "stage_id.active",
+        "stage_id.pipeline_id",
+        "account_id.pipeline_id",
+        "account_id.stage_map_ids.stage_id",
+    )
     def _compute_kommo_issue(self):
         for line in self:
             stage = line.stage_id
@@ -64,14 +69,10 @@ class KommoStageMap(models.Model):
             line.kommo_issue = issue
 
     def _kommo_shares_stage(self):
-        return bool(
-            self.search_count(
-                [
-                    ("account_id", "=", self.account_id.id),
-                    ("stage_id", "=", self.stage_id.id),
-                    ("id", "!=", self.id),
-                ]
-            )
+        # In memory rather than a search: the account form computes this on unsaved lines.
+        return any(
+            other != self and other.stage_id == self.stage_id
+            for other in self.account_id.stage_map_ids
         )
 
     @api.constrains("stage_id", "account_id")
