@@ -39,11 +39,16 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def raise_on_sigterm() -> None:
-    """Turn SIGTERM (and SIGHUP) into SystemExit so the `finally` blocks stop the children."""
+    """Turn SIGTERM (and SIGHUP) into SystemExit so the `finally` blocks stop the children.
+
+    SIGINT gets Python's KeyboardInterrupt handler explicitly: a command started in the
+    background by a script inherits SIGINT as ignored, and so would every child it starts.
+    """
 
     def handler(signum, _frame):
         raise SystemExit(128 + signum)
 
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, handler)
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, handler)

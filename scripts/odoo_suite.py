@@ -142,9 +142,16 @@ class SuiteRun:
     pg: PgServer
     db: str
     conf: Path
-    log_path: Path
     verbose: bool = False
     from_template: bool = False
+
+    @property
+    def odoo_log(self) -> Path:
+        return RUN_DIR / "logs" / f"{self.db}-odoo-bin.log"
+
+    @property
+    def pytest_log(self) -> Path:
+        return RUN_DIR / "logs" / f"{self.db}-pytest.log"
 
 
 def run_suite(tree: OdooTree, args: argparse.Namespace, services: Services) -> bool:
@@ -159,11 +166,10 @@ def run_suite(tree: OdooTree, args: argparse.Namespace, services: Services) -> b
         pg,
         db,
         RUN_DIR / f"{db}.conf",
-        RUN_DIR / "logs" / f"{db}.log",
         verbose=args.verbose,
         from_template=bool(args.template),
     )
-    _prune_logs(run.log_path.parent)
+    _prune_logs(RUN_DIR / "logs")
     write_odoo_config(
         run.conf,
         tree,
@@ -183,17 +189,16 @@ def run_suite(tree: OdooTree, args: argparse.Namespace, services: Services) -> b
     if args.template:
         _clone_template(pg, args.template, db)
 
-    say(f"log: {run.log_path}")
+    say(f"logs: {run.odoo_log} and {run.pytest_log.name}")
     odoo_run = run_odoo_runner(run)
+    if not odoo_run.ok:
+        # The console showed only warnings and test lines: the log's end tells the rest.
+        _print_tail(run.odoo_log)
     say(odoo_run.summary_line())
     if not odoo_run.installed:
         say(f"*** {ADDON} is not installed in {db}: pytest-odoo not run ***")
-        _print_tail(run.log_path)
         return False
-    ok = _verdict(odoo_run, run_pytest_odoo(run))
-    if not ok:
-        _print_tail(run.log_path)
-    return ok
+    return _verdict(odoo_run, run_pytest_odoo(run))
 
 
 def run_odoo_runner(run: SuiteRun) -> OdooRun:
@@ -202,7 +207,6 @@ def run_odoo_runner(run: SuiteRun) -> OdooRun:
         f"odoo-bin: installing {modules} into {run.db} and running /{ADDON} tests "
         "(a fresh database takes 1-3 minutes)"
     )
-    start = run.log_path.stat().st_size if run.log_path.exists() else 0
     cmd = [
         *run.tree.command(),
         "-c",
@@ -218,11 +222,9 @@ def run_odoo_runner(run: SuiteRun) -> OdooRun:
         "--stop-after-init",
     ]
     code = run_logged(
-        cmd, run.log_path, env=run.tree.environ(), echo=OdooLogEcho(run.verbose), cwd=REPO
+        cmd, run.odoo_log, env=run.tree.environ(), echo=OdooLogEcho(run.verbose), cwd=REPO
     )
-    with run.log_path.open(encoding="utf-8", errors="replace") as handle:
-        handle.seek(start)
-        text = handle.read()
+    text = run.odoo_log.read_text(encoding="utf-8", errors="replace")
     installed = module_state(run.pg, run.db, ADDON) == "installed"
     return parse_odoo_log(text, code, installed)
 
@@ -243,7 +245,7 @@ def run_pytest_odoo(run: SuiteRun) -> int:
         "no:cacheprovider",
         str(ADDON_TESTS.relative_to(REPO)),
     ]
-    code = run_logged(cmd, run.log_path, env=run.tree.environ(), cwd=REPO)
+    code = run_logged(cmd, run.pytest_log, env=run.tree.environ(), cwd=REPO)
     return PYTEST_NO_TESTS if code == PYTEST_NO_PATH else code
 
 
@@ -304,7 +306,7 @@ def _drop(run: SuiteRun) -> None:
 
 def _prune_logs(folder: Path) -> None:
     logs = sorted(folder.glob("kc_suite_*.log")) if folder.is_dir() else []
-    for old in logs[:-LOGS_KEPT]:
+    for old in logs[: -2 * LOGS_KEPT]:
         old.unlink()
 
 

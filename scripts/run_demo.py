@@ -61,8 +61,10 @@ class Demo:
     def base_url(self) -> str:
         return f"http://localhost:{self.args.port}"
 
-    def odoo(self, *args: str) -> list[str]:
-        return [*self.tree.command(), "-c", str(self.conf), *args]
+    def odoo(self, *args: str, subcommand: str | None = None) -> list[str]:
+        # Odoo's CLI wants its subcommand (shell ...) before any option.
+        head = [*self.tree.command(), *([subcommand] if subcommand else [])]
+        return [*head, "-c", str(self.conf), *args]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -167,14 +169,15 @@ def prepare_database(demo: Demo, db: str, fresh: bool = False) -> None:
     if state == "installed" and stamp.exists() and stamp.read_text() == digest:
         return
     if state == "installed":
-        step, what = ["-u", ADDON], f"updating {ADDON} in {db}"
+        step, what = ["-u", ADDON], f"updating {ADDON} in {db} (its files changed; ~15 s)"
     elif database_exists(demo.pg, db) and state is None:
         raise DemoError(
             f"database {db} exists but is not an Odoo database: drop it or use --database"
         )
     else:
-        step, what = ["-i", f"repair,{ADDON}"], f"creating {db} with repair + {ADDON} + demo data"
-    say(f"{what} (first time: 1-3 minutes)")
+        step = ["-i", f"repair,{ADDON}"]
+        what = f"creating {db} with repair + {ADDON} + demo data (once; 1-3 minutes)"
+    say(what)
     log = LOGS / "demo-install.log"
     code = run_logged(
         demo.odoo("-d", db, *step, "--stop-after-init", "--http-port", "0"),
@@ -237,7 +240,7 @@ def configure(demo: Demo, settings: dict) -> None:
     log = LOGS / "demo-configure.log"
     log.unlink(missing_ok=True)
     code = run_logged(
-        demo.odoo("shell", "-d", demo.args.database, "--log-level", "warn"),
+        demo.odoo("-d", demo.args.database, "--log-level", "warn", subcommand="shell"),
         log,
         env=demo.tree.environ(),
         echo=lambda line: line.startswith("demo:"),
@@ -272,7 +275,8 @@ def serve(demo: Demo, services: Services, emulator: EmulatorInfo | None) -> int:
 def banner(demo: Demo, emulator: EmulatorInfo | None) -> None:
     lines = [
         f"Odoo:   {demo.base_url}/odoo   login admin / password admin",
-        f"        database {demo.args.database}; Kommo settings: Repairs > Configuration > Kommo",
+        f"        database {demo.args.database}",
+        "        the Kommo account: Repairs > Configuration > Kommo Accounts",
     ]
     if emulator is not None:
         lines.append(f"Kommo:  the emulator at {emulator.url} (log: {emulator.log})")
