@@ -324,7 +324,11 @@ class KommoClient:
         return self._writecollection("PATCH", "/api/v4/leads", leads, "leads")
 
     def create_leads_complex(self, leads: Sequence[dict]) -> dict[str, dict]:
-        """Create leads with their contact; the answer keyed by each lead's ``request_id``."""
+        """Create leads with their contact; the answer keyed by each lead's ``request_id``.
+
+        If a later chunk fails, the error's ``completed`` holds ``(request_id, result)`` pairs
+        of the leads already created.
+        """
         request_ids = [lead.get("request_id") for lead in leads]
         if not all(isinstance(rid, str) and rid for rid in request_ids):
             raise ValueError("every lead of a complex create needs a non-empty str request_id")
