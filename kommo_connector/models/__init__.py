@@ -11,4 +11,3 @@ from . import kommo_custom_field_enum
 from . import kommo_field_map
 from . import kommo_field_map_value
 from . import kommo_stage_map
-from . import kommo_account_mapping

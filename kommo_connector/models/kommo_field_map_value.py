@@ -16,7 +16,6 @@ class KommoFieldMapValue(models.Model):
     company_id = fields.Many2one(related="field_map_id.company_id", store=True, index=True)
     custom_field_id = fields.Many2one(related="field_map_id.custom_field_id")
     odoo_value = fields.Char(
-        string="Odoo Value",
         required=True,
         help="The value as Odoo stores it, e.g. draft or done for the repair status.",
     )

@@ -26,9 +26,13 @@ class KommoStageMap(models.Model):
     stage_id = fields.Many2one(
         "kommo.pipeline.stage",
         string="Kommo Stage",
+        compute="_compute_stage_id",
+        store=True,
+        readonly=False,
         ondelete="set null",
         domain="[('pipeline_id', '=', pipeline_id)]",
-        help="Empty: the lead's stage is left as it is for this status.",
+        help="Empty: the lead's stage is left as it is for this status. Choosing another "
+        "pipeline for the account proposes its stages again.",
     )
     kommo_issue = fields.Char(string="Problem", compute="_compute_kommo_issue")
 
@@ -43,6 +47,15 @@ class KommoStageMap(models.Model):
     @api.model
     def _selection_repair_state(self):
         return self.env["repair.order"]._fields["state"]._description_selection(self.env)
+
+    @api.depends("account_id.pipeline_id")
+    def _compute_stage_id(self):
+        """Propose a stage of the account's pipeline, unless the line already has one."""
+        for line in self:
+            pipeline = line.account_id.pipeline_id
+            if not (line.stage_id and line.stage_id.pipeline_id == pipeline):
+                proposal = self._kommo_proposed_stages(pipeline)
+                line.stage_id = proposal.get(line.repair_state, line.stage_id.browse())
 
     @api.depends(
         "stage_id.active",
@@ -106,13 +119,13 @@ class KommoStageMap(models.Model):
         return proposal
 
     @api.model
-    def _kommo_propose_defaults(self, account, refill_empty=False):
+    def _kommo_propose_defaults(self, account):
         """Give every repair state a mapping line, with the proposed stage.
 
         Lines the admin set are kept, except those whose stage is no longer usable (archived
         in Kommo, or in another pipeline): they get the proposal. An empty stage is the
-        admin's choice ("don't move the lead"), so it is kept too, unless ``refill_empty``
-        (used when the account's pipeline changes).
+        admin's choice ("don't move the lead"), so it is kept too; only choosing another
+        pipeline for the account proposes every stage again (``_compute_stage_id``).
         """
         pipeline = account.pipeline_id
         proposal = self._kommo_proposed_stages(pipeline)
@@ -133,7 +146,7 @@ class KommoStageMap(models.Model):
                 )
                 continue
             usable = line.stage_id.active and line.stage_id.pipeline_id == pipeline
-            if not usable and (line.stage_id or refill_empty):
+            if line.stage_id and not usable:
                 line.stage_id = proposed
         return self.create(new_lines)
 
