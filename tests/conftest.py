@@ -148,3 +148,9 @@ def emulator_http():
     yield connect
     for session in sessions:
         session.close()
+
+
+@pytest.fixture
+def emulator_api(emulator, emulator_http):
+    """A requests.Session speaking to the ``emulator`` fixture (paths only, long-lived token)."""
+    return emulator_http(emulator)
