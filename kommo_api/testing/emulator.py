@@ -26,6 +26,12 @@ class KommoEmulator:
     account "Oficina Demo", subdomain "demo"). ``api_changes_fire_webhooks``: changes the
     integration makes through the REST API fire webhooks too, as in real Kommo (the echoes an
     integration must recognise).
+
+    Writes are validated as a whole batch, as Kommo does: one invalid item rejects the request
+    (400 ``validation-errors`` naming each bad item's ``request_id``) and nothing is applied.
+    Behaviours Kommo does not document are chosen and marked in the modules (e.g. a missing
+    entity by id answers 204, ``limit`` above 250 is capped, injected faults are not counted by
+    the rate limiter). Everything except ``crm`` and the fixture helpers is reached over HTTP.
     """
 
     def __init__(
