@@ -168,7 +168,10 @@ def _check_choice(field: dict, raw: dict, issues: Issues) -> dict | None:
 def _check_multitext(field: dict, raw: dict, issues: Issues) -> dict | None:
     value = raw.get("value")
     if not isinstance(value, str) or not value.strip():
-        issues.blank("value") if value in (None, "") else issues.bad_type("value", "string")
+        if value is None or value == "":
+            issues.blank("value")
+        else:
+            issues.bad_type("value", "string")
         return None
     if raw.get("enum_id") is not None:
         enum, path = _enum(field, "id", raw["enum_id"]), "enum_id"
