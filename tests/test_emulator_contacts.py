@@ -165,3 +165,13 @@ def test_complex_create_reports_a_bad_contact_field_under_the_lead(emulator_api)
     (item,) = answer.json()["validation-errors"]
     assert item["request_id"] == "RO-2"
     assert item["errors"][0]["path"] == "_embedded.contacts.0.custom_fields_values.0.field_id"
+
+
+def test_complex_create_makes_a_company_and_embeds_it(emulator, emulator_api):
+    lead = {"name": "Frota", "_embedded": {"companies": [{"name": "Transportes Ltda"}]}}
+
+    (created,) = emulator_api.post(COMPLEX, json=[lead]).json()
+
+    read = emulator_api.get(f"/api/v4/leads/{created['id']}").json()
+    assert emulator.store.companies[created["company_id"]]["name"] == "Transportes Ltda"
+    assert [c["id"] for c in read["_embedded"]["companies"]] == [created["company_id"]]

@@ -296,3 +296,11 @@ def test_tags_are_created_by_name_on_a_lead(emulator, emulator_api):
 
     read = emulator_api.get(f"{LEADS}/{ref['id']}").json()
     assert [tag["name"] for tag in read["_embedded"]["tags"]] == ["oficina"]
+
+
+def test_timestamps_follow_a_clock_that_was_set(emulator):
+    emulator.clock.set(1_600_000_000)
+
+    lead = emulator.add_lead(name="Order 1")
+
+    assert 1_600_000_000 <= lead["created_at"] < 1_600_000_060
