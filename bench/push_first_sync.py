@@ -1,0 +1,286 @@
+#!/usr/bin/env python3
+"""Benchmark of the first sync (issue 4, item 7): N repair orders of M customers pushed by the
+push cron to a Kommo emulator holding K contacts, with Kommo's 7 requests/s limit on.
+
+Prints the Kommo calls (total and per endpoint), calls per order, wall seconds, the scenario's
+lower bound (calls / 7 per s) and the ratio, the peak RSS of the Odoo process and of the
+emulator, and checks the result (one lead per order, customers matched not duplicated...).
+A second phase changes some orders and pushes again. See bench/README.md.
+
+    .venv/bin/python bench/push_first_sync.py                       # N=10000 M=8000 K=50000
+    .venv/bin/python bench/push_first_sync.py --orders 500 --customers 400 --contacts 2500
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from bench_data import twin_count
+from bench_emulator import EmulatorProcess
+from bench_odoo import (
+    BenchSetupError,
+    close_odoo,
+    drop_bench_database,
+    ensure_base_database,
+    find_bench_odoo,
+    fresh_run_database,
+    load_odoo,
+    say,
+)
+from bench_push import RssWatch, binding_states, push_engine_present, run_push_cron
+from bench_report import Report, first_sync_bound, mb, update_bound
+from bench_seed import connect_account, environment, modify_orders, seed_orders
+
+from kommo_api import KommoClient, LongLivedTokenStore, SlidingWindowThrottle
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    size = parser.add_argument_group("scenario")
+    size.add_argument("--orders", type=int, default=10_000, help="N repair orders (10000)")
+    size.add_argument("--customers", type=int, default=8_000, help="M distinct customers (8000)")
+    size.add_argument("--contacts", type=int, default=50_000, help="K Kommo contacts (50000)")
+    size.add_argument(
+        "--modify",
+        type=int,
+        default=1_000,
+        help="orders changed for the second push (1000; 0: none)",
+    )
+    size.add_argument("--rate", type=int, default=7, help="Kommo's requests per second (7)")
+    size.add_argument("--seed", type=int, default=1, help="random seed of the data (1)")
+    run = parser.add_argument_group("how")
+    run.add_argument("--database", default="kc_bench", help="database name (kc_bench)")
+    run.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse the database with repair + kommo_connector if it exists (updated when the "
+        "addon changed); each run still works in a fresh copy of it",
+    )
+    run.add_argument(
+        "--template", help="build the database from a copy of this one (holding repair)"
+    )
+    run.add_argument("--keep-db", action="store_true", help="keep the run's copy afterwards")
+    run.add_argument("--postgres", default="auto", help="see scripts/odoo_pg.py (auto)")
+    run.add_argument("--emulator-port", type=int, default=0, help="0: any free port")
+    run.add_argument(
+        "--emulator-only",
+        action="store_true",
+        help="no Odoo: time kommo_api's client reading the K contacts (the paging floor)",
+    )
+    args = parser.parse_args(argv)
+    if args.customers > args.orders:
+        parser.error("--customers cannot exceed --orders (every customer has an order)")
+    if twin_count(args.customers) > args.contacts:
+        parser.error("--contacts must hold the half of the customers that Kommo knows")
+    return args
+
+
+def emulator(args: argparse.Namespace) -> EmulatorProcess:
+    return EmulatorProcess(
+        contacts=args.contacts,
+        customers=args.customers,
+        seed=args.seed,
+        rate_limit=args.rate,
+        port=args.emulator_port,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        if args.emulator_only:
+            return page_contacts_only(args)
+        return run_benchmark(args)
+    except BenchSetupError as exc:
+        say(f"*** benchmark not run: {exc} ***")
+        return 2
+
+
+def run_benchmark(args: argparse.Namespace) -> int:
+    bench = find_bench_odoo(args.database, args.postgres)
+    say(ensure_base_database(bench, args.reuse, args.template))
+    run_db = fresh_run_database(bench)
+    loaded = False
+    try:
+        with emulator(args) as emu:
+            info = emu.call("info")
+            registry = load_odoo(bench, run_db)
+            loaded = True
+            seeded = connect_account(registry, info["host"], info["token"])
+            seed_orders(registry, seeded, args.orders, args.customers, args.seed)
+            report = Report()
+            print_setup(report, args, info, seeded, run_db)
+            if not push_engine_present(registry):
+                report.line("push", "the push engine (kommo.lead.binding._cron_push) is missing")
+                return 1
+            first_sync(report, args, registry, emu, seeded)
+            if args.modify:
+                second_push(report, args, registry, emu, seeded)
+            report.title("verdict: " + ("all checks passed" if report.all_ok else "CHECKS FAILED"))
+            return 0 if report.all_ok else 1
+    finally:
+        if loaded:
+            close_odoo(run_db)
+        if args.keep_db:
+            say(f"kept database {run_db}")
+        else:
+            drop_bench_database(bench.pg, run_db)
+
+
+def print_setup(report: Report, args, info: dict, seeded, run_db: str) -> None:
+    twins = twin_count(args.customers)
+    report.title("Kommo push benchmark")
+    report.line(
+        "scenario",
+        f"N={args.orders} orders, M={args.customers} customers ({twins} already in Kommo, phone "
+        f"written in another format), K={args.contacts} Kommo contacts, {args.rate} requests/s",
+    )
+    report.line("database", f"{run_db} (a fresh copy of {args.database})")
+    report.line(
+        "emulator", f"own process, {info['contacts']} contacts in {info['seed_seconds']:.1f} s"
+    )
+    for what, seconds in seeded.seconds.items():
+        report.line(f"seeding: {what}", f"{seconds:.1f} s")
+    rate = args.orders / seeded.seconds["repair orders"]
+    report.line("seeding speed", f"{rate:.0f} orders/s (ORM, batches of 1000, tracking off)")
+
+
+def _throttle_floor() -> float:
+    from odoo.addons.kommo_connector import const  # noqa: PLC0415 - Odoo is loaded by now
+
+    return (const.THROTTLE_PERIOD + const.THROTTLE_MARGIN) / const.THROTTLE_PERIOD
+
+
+def first_sync(report: Report, args, registry, emu, seeded) -> None:
+    before = binding_states(registry)
+    emu.call("clear_log")
+    push = run_push_cron(registry, environment)
+    stats = emu.call("calls")
+    check = emu.call(
+        "check", expected_phones=seeded.expected_phones, order_field_id=seeded.order_field_id
+    )
+    report.title(f"first sync: push cron until nothing is pending ({push.cron_runs} cron runs)")
+    report.line("orders pending before", before.get("pending", 0))
+    report.calls(stats, args.orders)
+    bound = first_sync_bound(args.orders, args.customers, args.contacts, args.rate)
+    report.timing(push.seconds, bound, _throttle_floor())
+    report.line(
+        "peak RSS Odoo process",
+        f"{mb(push.peak_rss_kb)} during the push "
+        f"({mb(push.peak_rss_kb_overall)} since start, seeding included)",
+    )
+    report.line("peak RSS emulator", mb(emu.call("peak_rss_kb")))
+    report.line("sync log rows written", push.log_rows)
+    twins = twin_count(args.customers)
+    report.line("checks", "")
+    report.check(
+        "leads in Kommo == N", f"{check.leads} == {args.orders}", check.leads == args.orders
+    )
+    report.check("orders without a lead", check.orders_without_lead, not check.orders_without_lead)
+    report.check(
+        "orders with several leads",
+        check.orders_with_several_leads,
+        not check.orders_with_several_leads,
+    )
+    report.check(
+        "leads not linked to their customer",
+        check.leads_without_the_customer_contact,
+        not check.leads_without_the_customer_contact,
+    )
+    report.check(
+        "matched == customers in Kommo",
+        f"{check.seeded_contacts_linked} == {twins}",
+        check.seeded_contacts_linked == twins,
+    )
+    report.check(
+        "contacts created == M - matched",
+        f"{check.contacts_created} == {args.customers - twins}",
+        check.contacts_created == args.customers - twins,
+    )
+    report.check(
+        "phones on several contacts",
+        check.phones_on_several_contacts,
+        not check.phones_on_several_contacts,
+    )
+    report.check(
+        "notes == N, one per lead",
+        f"{check.notes} == {args.orders}",
+        check.notes == args.orders and not check.leads_with_several_notes,
+    )
+    report.check("429 answers", stats.by_status.get(429, 0), not stats.by_status.get(429))
+    _check_odoo_states(report, push.states, args.orders)
+
+
+def _check_odoo_states(report: Report, states: dict, orders: int) -> None:
+    synced = states.get("synced", 0)
+    report.check(
+        "Odoo: synced / pending / error",
+        f"{synced} / {states.get('pending', 0)} / {states.get('error', 0)}",
+        synced == orders and sum(states.values()) == orders,
+    )
+
+
+def second_push(report: Report, args, registry, emu, seeded) -> None:
+    started = time.monotonic()
+    changed, notes_changed = modify_orders(registry, seeded, args.modify)
+    modify_seconds = time.monotonic() - started
+    pending = binding_states(registry).get("pending", 0)
+    emu.call("clear_log")
+    push = run_push_cron(registry, environment)
+    stats = emu.call("calls")
+    check = emu.call(
+        "check", expected_phones=seeded.expected_phones, order_field_id=seeded.order_field_id
+    )
+    report.title(
+        f"second push: {changed} orders got a new plate, {notes_changed} of them a new "
+        f"diagnosis ({modify_seconds:.1f} s to change them)"
+    )
+    report.line("orders pending before", pending)
+    report.calls(stats, changed)
+    report.timing(push.seconds, update_bound(changed, notes_changed, args.rate))
+    report.line("checks", "")
+    report.check(
+        "calls per changed order <= 1", f"{stats.total / changed:.3f}", stats.total <= changed
+    )
+    report.check("no new lead", f"{check.leads} == {args.orders}", check.leads == args.orders)
+    report.check(
+        "orders with several leads",
+        check.orders_with_several_leads,
+        not check.orders_with_several_leads,
+    )
+    expected_notes = args.orders + notes_changed
+    report.check(
+        "notes == N + changed diagnoses",
+        f"{check.notes} == {expected_notes}",
+        check.notes == expected_notes,
+    )
+    _check_odoo_states(report, push.states, args.orders)
+
+
+def page_contacts_only(args: argparse.Namespace) -> int:
+    """The emulator alone: kommo_api's client reads every contact, 250 a page, at 7/s."""
+    report = Report()
+    with emulator(args) as emu:
+        info = emu.call("info")
+        throttle = SlidingWindowThrottle(max_calls=args.rate)
+        client = KommoClient(info["host"], LongLivedTokenStore(info["token"]), throttle=throttle)
+        rss = RssWatch()
+        rss.reset()
+        started = time.monotonic()
+        read = sum(1 for _contact in client.iter_contacts(limit=250))
+        seconds = time.monotonic() - started
+        stats = emu.call("calls")
+        report.title(f"emulator alone: kommo_api reads {args.contacts} contacts, 250 a page")
+        report.line("contacts read", read)
+        report.calls(stats, 0)
+        bound = first_sync_bound(0, args.customers, args.contacts, args.rate)
+        report.timing(seconds, bound, throttle.window)
+        report.line("peak RSS client process", mb(rss.peak_kb()))
+        report.line("peak RSS emulator", mb(emu.call("peak_rss_kb")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
