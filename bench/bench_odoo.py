@@ -20,6 +20,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from odoo_env import (  # noqa: E402 - the runners' modules live in scripts/
     RUN_DIR,
+    SUITE_EXTRAS,
     OdooTree,
     ensure_odoo_requirements,
     find_odoo,
@@ -61,7 +62,7 @@ def find_bench_odoo(base_db: str, postgres: str) -> BenchOdoo:
         raise BenchSetupError(
             "no Odoo 18 found: set ODOO_PATH=/path/to/odoo-18 or put odoo-bin on PATH"
         )
-    ensure_odoo_requirements(tree)
+    ensure_odoo_requirements(tree, SUITE_EXTRAS)  # the same stamp as the Odoo suite
     pg = start_postgres(postgres)
     conf = write_odoo_config(
         RUN_DIR / f"{base_db}.conf",
