@@ -11,6 +11,7 @@ help:
 	@echo "make test-odoo  the Odoo suite only (skipped, loudly, when no Odoo 18 is found)"
 	@echo "make lint       ruff, pylint-odoo and the OCA module/.po checks"
 	@echo "make emulator   the Kommo emulator alone, with its demo account, on port 8899"
+	@echo "make bench      the first-sync push benchmark (bench/README.md; ARGS=... to resize)"
 
 venv:
 	@scripts/bootstrap.sh
@@ -36,6 +37,9 @@ run: venv
 
 emulator: venv
 	$(PY) -m kommo_api.testing --port 8899 --seed demo
+
+bench: venv
+	$(PY) bench/push_first_sync.py --reuse $(ARGS)
 
 clean:
 	rm -rf $(VENV) .run .pytest_cache .ruff_cache .hypothesis .coverage build *.egg-info
