@@ -30,6 +30,8 @@ class CallStats:
     by_status: dict[int, int]
     seconds: float  # from the first request's arrival to the last one's
     busiest_second: int  # most requests that arrived within any 1-second window
+    first_at: float | None  # the first request's arrival (time.monotonic(), system-wide)
+    spans: dict[str, tuple[float, float]]  # endpoint -> first and last arrival, from first_at
 
 
 @dataclass
@@ -90,12 +92,20 @@ class _Child:
     def calls(self) -> CallStats:
         log = list(self.emu.log)
         times = sorted(entry.time for entry in log)
+        first = times[0] if times else None
+        spans: dict[str, tuple[float, float]] = {}
+        for entry in log:
+            endpoint = endpoint_of(entry.method, entry.path)
+            low, high = spans.get(endpoint, (entry.time, entry.time))
+            spans[endpoint] = (min(low, entry.time), max(high, entry.time))
         return CallStats(
             total=len(log),
             by_endpoint=dict(Counter(endpoint_of(e.method, e.path) for e in log).most_common()),
             by_status=dict(Counter(entry.status for entry in log)),
             seconds=times[-1] - times[0] if times else 0.0,
             busiest_second=busiest_second(times),
+            first_at=first,
+            spans={key: (low - first, high - first) for key, (low, high) in spans.items()},
         )
 
     def peak_rss_kb(self) -> int:

@@ -159,19 +159,19 @@ def fresh_run_database(bench: BenchOdoo) -> str:
 # --- Odoo in this process ---------------------------------------------------------------------
 
 
-def load_odoo(bench: BenchOdoo, db: str, log_level: str = "warn"):
-    """Import Odoo from the tree and open ``db``'s registry; returns the registry."""
+def load_odoo(tree: OdooTree, conf: Path, db: str, log_level: str = "warn"):
+    """Import Odoo from ``tree`` and open ``db``'s registry; returns the registry."""
     # What the official launcher does before anything imports time.
     os.environ["TZ"] = "UTC"
     time.tzset()
-    if not bench.tree.on_sys_path and str(bench.tree.root) not in sys.path:
-        sys.path.insert(0, str(bench.tree.root))
+    if not tree.on_sys_path and str(tree.root) not in sys.path:
+        sys.path.insert(0, str(tree.root))
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))  # kommo_api without an editable install
     import odoo  # noqa: PLC0415 - found at run time
     from odoo.modules.registry import Registry  # noqa: PLC0415
 
-    odoo.tools.config.parse_config(["-c", str(bench.conf), "-d", db, "--log-level", log_level])
+    odoo.tools.config.parse_config(["-c", str(conf), "-d", db, "--log-level", log_level])
     return Registry(db)
 
 

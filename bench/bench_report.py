@@ -76,7 +76,8 @@ class Report:
     def calls(self, stats, orders: int) -> None:
         self.line("Kommo calls", stats.total)
         for endpoint, count in stats.by_endpoint.items():
-            self.line(endpoint, count, indent=4)
+            low, high = stats.spans[endpoint]
+            self.line(endpoint, f"{count:<6} (sent from {low:.1f} s to {high:.1f} s)", indent=4)
         statuses = ", ".join(f"{status}: {n}" for status, n in sorted(stats.by_status.items()))
         self.line("HTTP statuses", statuses)
         self.line("calls per order", f"{stats.total / orders:.4f}" if orders else "-")

@@ -16,10 +16,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import dataclass
 
 from bench_data import twin_count
 from bench_emulator import EmulatorProcess
 from bench_odoo import (
+    BenchOdoo,
     BenchSetupError,
     close_odoo,
     drop_bench_database,
@@ -29,9 +31,9 @@ from bench_odoo import (
     load_odoo,
     say,
 )
-from bench_push import RssWatch, binding_states, push_engine_present, run_push_cron
+from bench_push import RssWatch, binding_states, push_engine_present, push_in_worker
 from bench_report import Report, first_sync_bound, mb, update_bound
-from bench_seed import connect_account, environment, modify_orders, seed_orders
+from bench_seed import Seeded, connect_account, modify_orders, seed_orders
 
 from kommo_api import KommoClient, LongLivedTokenStore, SlidingWindowThrottle
 
@@ -77,6 +79,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+@dataclass
+class BenchRun:
+    """What a phase of the benchmark works with."""
+
+    args: argparse.Namespace
+    bench: BenchOdoo
+    registry: object  # odoo.modules.registry.Registry
+    emu: EmulatorProcess
+    seeded: Seeded
+    report: Report
+
+    def push(self):
+        return push_in_worker(self.bench.tree, self.bench.conf, self.bench.run_db)
+
+    def check(self):
+        return self.emu.call(
+            "check",
+            expected_phones=self.seeded.expected_phones,
+            order_field_id=self.seeded.order_field_id,
+        )
+
+
 def emulator(args: argparse.Namespace) -> EmulatorProcess:
     return EmulatorProcess(
         contacts=args.contacts,
@@ -106,7 +130,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
     try:
         with emulator(args) as emu:
             info = emu.call("info")
-            registry = load_odoo(bench, run_db)
+            registry = load_odoo(bench.tree, bench.conf, run_db)
             loaded = True
             seeded = connect_account(registry, info["host"], info["token"])
             seed_orders(registry, seeded, args.orders, args.customers, args.seed)
@@ -115,9 +139,10 @@ def run_benchmark(args: argparse.Namespace) -> int:
             if not push_engine_present(registry):
                 report.line("push", "the push engine (kommo.lead.binding._cron_push) is missing")
                 return 1
-            first_sync(report, args, registry, emu, seeded)
+            run = BenchRun(args, bench, registry, emu, seeded, report)
+            first_sync(run)
             if args.modify:
-                second_push(report, args, registry, emu, seeded)
+                second_push(run)
             report.title("verdict: " + ("all checks passed" if report.all_ok else "CHECKS FAILED"))
             return 0 if report.all_ok else 1
     finally:
@@ -153,23 +178,23 @@ def _throttle_floor() -> float:
     return (const.THROTTLE_PERIOD + const.THROTTLE_MARGIN) / const.THROTTLE_PERIOD
 
 
-def first_sync(report: Report, args, registry, emu, seeded) -> None:
+def first_sync(run: BenchRun) -> None:
+    report, args, registry, emu = run.report, run.args, run.registry, run.emu
     before = binding_states(registry)
     emu.call("clear_log")
-    push = run_push_cron(registry, environment)
+    push = run.push()
     stats = emu.call("calls")
-    check = emu.call(
-        "check", expected_phones=seeded.expected_phones, order_field_id=seeded.order_field_id
-    )
+    check = run.check()
     report.title(f"first sync: push cron until nothing is pending ({push.cron_runs} cron runs)")
     report.line("orders pending before", before.get("pending", 0))
     report.calls(stats, args.orders)
     bound = first_sync_bound(args.orders, args.customers, args.contacts, args.rate)
     report.timing(push.seconds, bound, _throttle_floor())
+    _before_first_call(report, push, stats)
     report.line(
-        "peak RSS Odoo process",
-        f"{mb(push.peak_rss_kb)} during the push "
-        f"({mb(push.peak_rss_kb_overall)} since start, seeding included)",
+        "peak RSS Odoo push worker",
+        f"{mb(push.peak_rss_kb)} during the push ({mb(push.rss_before_kb)} with the registry "
+        f"loaded, before it; worker's lifetime peak {mb(push.peak_rss_kb_overall)})",
     )
     report.line("peak RSS emulator", mb(emu.call("peak_rss_kb")))
     report.line("sync log rows written", push.log_rows)
@@ -213,6 +238,12 @@ def first_sync(report: Report, args, registry, emu, seeded) -> None:
     _check_odoo_states(report, push.states, args.orders)
 
 
+def _before_first_call(report: Report, push, stats) -> None:
+    if stats.first_at is not None:
+        idle = stats.first_at - push.started_at
+        report.line("before the first call", f"{idle:.1f} s (claiming, reading the customers)")
+
+
 def _check_odoo_states(report: Report, states: dict, orders: int) -> None:
     synced = states.get("synced", 0)
     report.check(
@@ -222,17 +253,16 @@ def _check_odoo_states(report: Report, states: dict, orders: int) -> None:
     )
 
 
-def second_push(report: Report, args, registry, emu, seeded) -> None:
+def second_push(run: BenchRun) -> None:
+    report, args, registry, emu = run.report, run.args, run.registry, run.emu
     started = time.monotonic()
-    changed, notes_changed = modify_orders(registry, seeded, args.modify)
+    changed, notes_changed = modify_orders(registry, run.seeded, args.modify)
     modify_seconds = time.monotonic() - started
     pending = binding_states(registry).get("pending", 0)
     emu.call("clear_log")
-    push = run_push_cron(registry, environment)
+    push = run.push()
     stats = emu.call("calls")
-    check = emu.call(
-        "check", expected_phones=seeded.expected_phones, order_field_id=seeded.order_field_id
-    )
+    check = run.check()
     report.title(
         f"second push: {changed} orders got a new plate, {notes_changed} of them a new "
         f"diagnosis ({modify_seconds:.1f} s to change them)"
@@ -240,6 +270,7 @@ def second_push(report: Report, args, registry, emu, seeded) -> None:
     report.line("orders pending before", pending)
     report.calls(stats, changed)
     report.timing(push.seconds, update_bound(changed, notes_changed, args.rate))
+    _before_first_call(report, push, stats)
     report.line("checks", "")
     report.check(
         "calls per changed order <= 1", f"{stats.total / changed:.3f}", stats.total <= changed
