@@ -32,6 +32,7 @@ class CallStats:
     busiest_second: int  # most requests that arrived within any 1-second window
     first_at: float | None  # the first request's arrival (time.monotonic(), system-wide)
     spans: dict[str, tuple[float, float]]  # endpoint -> first and last arrival, from first_at
+    items: dict[str, tuple[int, int]]  # write endpoint -> fewest and most entities in one call
 
 
 @dataclass
@@ -98,6 +99,12 @@ class _Child:
             endpoint = endpoint_of(entry.method, entry.path)
             low, high = spans.get(endpoint, (entry.time, entry.time))
             spans[endpoint] = (min(low, entry.time), max(high, entry.time))
+        items: dict[str, tuple[int, int]] = {}
+        for entry in log:
+            if isinstance(entry.json, list):
+                endpoint = endpoint_of(entry.method, entry.path)
+                low, high = items.get(endpoint, (len(entry.json), len(entry.json)))
+                items[endpoint] = (min(low, len(entry.json)), max(high, len(entry.json)))
         return CallStats(
             total=len(log),
             by_endpoint=dict(Counter(endpoint_of(e.method, e.path) for e in log).most_common()),
@@ -106,6 +113,7 @@ class _Child:
             busiest_second=busiest_second(times),
             first_at=first,
             spans={key: (low - first, high - first) for key, (low, high) in spans.items()},
+            items=items,
         )
 
     def peak_rss_kb(self) -> int:

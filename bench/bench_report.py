@@ -77,7 +77,11 @@ class Report:
         self.line("Kommo calls", stats.total)
         for endpoint, count in stats.by_endpoint.items():
             low, high = stats.spans[endpoint]
-            self.line(endpoint, f"{count:<6} (sent from {low:.1f} s to {high:.1f} s)", indent=4)
+            detail = f"sent from {low:.1f} s to {high:.1f} s"
+            if endpoint in stats.items:
+                fewest, most = stats.items[endpoint]
+                detail += f", {fewest}-{most} items a call"
+            self.line(endpoint, f"{count:<6} ({detail})", indent=4)
         statuses = ", ".join(f"{status}: {n}" for status, n in sorted(stats.by_status.items()))
         self.line("HTTP statuses", statuses)
         self.line("calls per order", f"{stats.total / orders:.4f}" if orders else "-")
