@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -23,6 +24,7 @@ from odoo_env import say
 
 # An Odoo log record starts "2025-01-31 12:00:00,123 4242 INFO db logger: message"; the lines
 # that follow it without that prefix (tracebacks) belong to it.
+TIMED_OUT = 124  # the exit code of coreutils' timeout
 ODOO_RECORD_RE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (\w+) ")
 
 
@@ -142,10 +144,14 @@ def run_logged(
     echo: Callable[[str], bool] = lambda _line: True,
     cwd: Path | None = None,
     stdin_text: str | None = None,
+    timeout: float | None = None,
+    name: str = "the command",
 ) -> int:
     """Run ``cmd`` to completion, its output appended to ``log_path`` and filtered to stdout.
 
     ``stdin_text`` is written to the child's stdin (kept small: it is sent before reading).
+    After ``timeout`` seconds the child is stopped and TIMED_OUT returned: a hung test must
+    not hold CI until its own time limit.
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("a", encoding="utf-8") as log:
@@ -162,14 +168,24 @@ def run_logged(
             errors="replace",
             bufsize=1,
         )
+        expired = threading.Event()
+        watchdog = threading.Timer(timeout or 0, lambda: (expired.set(), stop_process(proc, name)))
+        watchdog.daemon = True
+        if timeout:
+            watchdog.start()
         try:
             if stdin_text is not None:
                 proc.stdin.write(stdin_text)
                 proc.stdin.close()
             _pump(proc.stdout, log, echo)
-            return proc.wait()
+            code = proc.wait()
         finally:
-            stop_process(proc, cmd[0])
+            watchdog.cancel()
+            stop_process(proc, name)
+    if expired.is_set():
+        say(f"*** {name} did not finish within {timeout:.0f} s: stopped ***")
+        return TIMED_OUT
+    return code
 
 
 def _pump(stream: IO[str], log: IO[str], echo: Callable[[str], bool]) -> None:

@@ -104,6 +104,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="clone this database (with its filestore) instead of creating one "
         "from scratch: faster for local iterations",
     )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=float(os.environ.get("ODOO_SUITE_TIMEOUT", "1800")),
+        help="seconds each runner may take before it is stopped and failed "
+        "(default 1800, also ODOO_SUITE_TIMEOUT)",
+    )
     parser.add_argument("--verbose", action="store_true", help="show Odoo's whole log")
     return parser.parse_args(argv)
 
@@ -144,6 +151,7 @@ class SuiteRun:
     conf: Path
     verbose: bool = False
     from_template: bool = False
+    timeout: float | None = None
 
     @property
     def odoo_log(self) -> Path:
@@ -168,6 +176,7 @@ def run_suite(tree: OdooTree, args: argparse.Namespace, services: Services) -> b
         RUN_DIR / f"{db}.conf",
         verbose=args.verbose,
         from_template=bool(args.template),
+        timeout=args.timeout,
     )
     _prune_logs(RUN_DIR / "logs")
     write_odoo_config(
@@ -222,7 +231,13 @@ def run_odoo_runner(run: SuiteRun) -> OdooRun:
         "--stop-after-init",
     ]
     code = run_logged(
-        cmd, run.odoo_log, env=run.tree.environ(), echo=OdooLogEcho(run.verbose), cwd=REPO
+        cmd,
+        run.odoo_log,
+        env=run.tree.environ(),
+        echo=OdooLogEcho(run.verbose),
+        cwd=REPO,
+        timeout=run.timeout,
+        name="odoo-bin",
     )
     text = run.odoo_log.read_text(encoding="utf-8", errors="replace")
     installed = module_state(run.pg, run.db, ADDON) == "installed"
@@ -245,7 +260,9 @@ def run_pytest_odoo(run: SuiteRun) -> int:
         "no:cacheprovider",
         str(ADDON_TESTS.relative_to(REPO)),
     ]
-    code = run_logged(cmd, run.pytest_log, env=run.tree.environ(), cwd=REPO)
+    code = run_logged(
+        cmd, run.pytest_log, env=run.tree.environ(), cwd=REPO, timeout=run.timeout, name="pytest"
+    )
     return PYTEST_NO_TESTS if code == PYTEST_NO_PATH else code
 
 

@@ -32,7 +32,7 @@ from odoo_env import (
     write_odoo_config,
 )
 from odoo_pg import MODES, PgServer, database_exists, drop_database, module_state, start_postgres
-from odoo_proc import Services, port_in_use, raise_on_sigterm, run_logged, wait_for_http
+from odoo_proc import Services, port_in_use, raise_on_sigterm, run_logged, tail, wait_for_http
 from run_demo_kommo import (
     EmulatorInfo,
     KommoSetupError,
@@ -48,6 +48,12 @@ LOGS = RUN_DIR / "logs"
 
 class DemoError(Exception):
     """A step of the demo's start-up failed; the message says which and what to do."""
+
+
+def failed_step(message: str, log: Path) -> DemoError:
+    say(f"---- last lines of {log} ----")
+    sys.stdout.write(tail(log, 25))
+    return DemoError(f"{message}; the whole log: {log}")
 
 
 @dataclass
@@ -180,14 +186,16 @@ def prepare_database(demo: Demo, db: str, fresh: bool = False) -> None:
     say(what)
     log = LOGS / "demo-install.log"
     code = run_logged(
-        demo.odoo("-d", db, *step, "--stop-after-init", "--http-port", "0"),
+        demo.odoo("-d", db, *step, "--stop-after-init"),
         log,
         env=demo.tree.environ(),
         echo=lambda line: " CRITICAL " in line,
         cwd=REPO,
+        timeout=1200,
+        name="odoo-bin (install)",
     )
     if code != 0 or module_state(demo.pg, db, ADDON) != "installed":
-        raise DemoError(f"{what} failed (exit code {code}); see {log}")
+        raise failed_step(f"{what} failed (exit code {code})", log)
     stamp.write_text(digest)
 
 
@@ -246,9 +254,11 @@ def configure(demo: Demo, settings: dict) -> None:
         echo=lambda line: line.startswith("demo:"),
         cwd=REPO,
         stdin_text=payload,
+        timeout=600,
+        name="odoo-bin shell",
     )
     if code != 0:
-        raise DemoError(f"setting up the Kommo account inside Odoo failed; see {log}")
+        raise failed_step("setting up the Kommo account inside Odoo failed", log)
 
 
 def serve(demo: Demo, services: Services, emulator: EmulatorInfo | None) -> int:
