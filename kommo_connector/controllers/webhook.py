@@ -1,0 +1,94 @@
+import logging
+from urllib.parse import urlencode
+
+from odoo import http
+from odoo.http import request
+
+from kommo_api import WebhookParseError, delivery_fingerprint, parse_webhook
+from kommo_api.webhooks import MAX_BODY_BYTES
+
+from ..const import WEBHOOK_ROUTE_PREFIX
+
+_logger = logging.getLogger(__name__)
+
+
+class KommoWebhookController(http.Controller):
+    """Receives Kommo's webhook deliveries: authenticate, store, answer at once.
+
+    Kommo does not sign deliveries: the secret in the URL says which Odoo account they are
+    for, and the account named in the body must be that account's Kommo account. Applying
+    the events is left to a cron (``kommo.webhook.event._cron_process_events``), so Kommo
+    gets its answer fast and a slow or failing repair action never makes it retry.
+    """
+
+    _webhook_url = f"{WEBHOOK_ROUTE_PREFIX}/<string:secret>"
+
+    @http.route(
+        _webhook_url,
+        type="http",
+        auth="public",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+    )
+    def kommo_webhook(self, secret, **_form):
+        try:
+            return self._kommo_receive(secret)
+        except Exception:
+            # Never a 500 with a traceback: Kommo retries a 503 later, and the log says why.
+            _logger.exception("Kommo webhook: the delivery could not be stored")
+            return self._kommo_answer(503, "Try again later")
+
+    def _kommo_receive(self, secret):
+        events = request.env["kommo.webhook.event"].sudo()
+        account = events._kommo_account_for_secret(secret)
+        remote_addr = request.httprequest.remote_addr
+        if not account:
+            _logger.warning("Kommo webhook from %s refused: unknown secret", remote_addr)
+            return self._kommo_answer(403, "Forbidden")
+        try:
+            body = self._kommo_body()
+            delivery = parse_webhook(body)
+            fingerprint = delivery_fingerprint(body)
+        except WebhookParseError as exc:
+            _logger.info(
+                "Kommo webhook for account %s from %s refused: %s", account.id, remote_addr, exc
+            )
+            return self._kommo_answer(400, "Not a Kommo webhook delivery")
+        if not delivery.is_for_account(
+            account.kommo_account_id or None, account.kommo_subdomain or None
+        ):
+            _logger.warning(
+                "Kommo webhook for account %s from %s refused: it names another Kommo account",
+                account.id,
+                remote_addr,
+            )
+            return self._kommo_answer(403, "Forbidden")
+        with request.env.cr.savepoint():
+            stored = events._kommo_store(
+                account, delivery, self._kommo_body_text(body), fingerprint, remote_addr
+            )
+        if stored:
+            events._kommo_trigger_processing()
+        return self._kommo_answer(200, "OK")
+
+    def _kommo_body(self):
+        """The delivery: the form Odoo already decoded (Kommo sends form-encoded bodies), or
+        the raw body of anything else, read no further than the size limit."""
+        http_request = request.httprequest
+        if (http_request.content_length or 0) > MAX_BODY_BYTES:
+            raise WebhookParseError(f"the body is larger than {MAX_BODY_BYTES} bytes")
+        if http_request.form:
+            return http_request.form
+        return http_request.stream.read(MAX_BODY_BYTES + 1)
+
+    def _kommo_body_text(self, body):
+        """The delivery as form-encoded text, as stored for processing."""
+        if isinstance(body, bytes):
+            return body.decode("utf-8")  # parse_webhook checked it is UTF-8
+        return urlencode(list(body.items(multi=True)))
+
+    def _kommo_answer(self, status, text):
+        return request.make_response(
+            text, headers=[("Content-Type", "text/plain; charset=utf-8")], status=status
+        )

@@ -1,0 +1,355 @@
+"""What Kommo tells Odoo (webhooks and the reconciliation poll), applied to repair orders.
+
+One entry point for a lead's stage, ``_apply_lead_state``, serves webhooks and the poll, so
+a missed webhook heals the same way a delivered one applies. Echoes of Odoo's own pushes
+change nothing: a lead already on the stage Odoo knows, or news older than what Odoo knows.
+"""
+
+import logging
+import threading
+from datetime import datetime, timedelta, timezone
+
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from kommo_api import EventType, KommoError
+
+_logger = logging.getLogger(__name__)
+
+# The way the repair module's buttons take an order forward, and the button that reaches
+# each state from the one before it.
+FORWARD_STATES = ("draft", "confirmed", "under_repair", "done")
+FORWARD_ACTIONS = {
+    "confirmed": "action_validate",
+    "under_repair": "action_repair_start",
+    "done": "action_repair_end",
+}
+LEAD_STAGE_EVENTS = (EventType.LEAD_STATUS_CHANGED, EventType.LEAD_UPDATED)
+
+# Leads read again before the last poll: covers the clocks of Odoo and Kommo disagreeing
+# and a lead changed while the previous poll was reading.
+RECONCILE_OVERLAP = timedelta(minutes=5)
+# How far back the first poll of an account looks.
+RECONCILE_FIRST_WINDOW = timedelta(days=1)
+RECONCILE_PAGE_SIZE = 250
+
+
+def repair_actions(current, target):
+    """The repair.order methods that take an order from ``current`` to ``target`` as its
+    buttons do (confirm, start, end; cancel; set a cancelled order back to new), in order;
+    None when the buttons offer no way (backwards, or out of a finished order)."""
+    if target == "cancel":
+        return None if current in ("done", "cancel") else ["action_repair_cancel"]
+    if target == "draft":
+        return ["action_repair_cancel_draft"] if current == "cancel" else None
+    if current in FORWARD_STATES and target in FORWARD_STATES:
+        start, end = FORWARD_STATES.index(current), FORWARD_STATES.index(target)
+        if end > start:
+            return [FORWARD_ACTIONS[state] for state in FORWARD_STATES[start + 1 : end + 1]]
+    return None
+
+
+def auto_commit():
+    """Whether a cron commits after each unit of work: not inside a test's transaction."""
+    return not getattr(threading.current_thread(), "testing", False)
+
+
+def event_label(event):
+    """How an event is named in the delivery list: ``status_lead #123``."""
+    if event.type is EventType.OTHER:
+        return f"{event.action}_{event.entity} #{event.entity_id}"
+    return f"{event.type.value} #{event.entity_id}"
+
+
+def naive_utc(moment):
+    """A tz-aware datetime (kommo_api) as Odoo stores datetimes: naive UTC."""
+    if moment and moment.tzinfo:
+        return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment or None
+
+
+def unix_time(moment):
+    return int(moment.replace(tzinfo=timezone.utc).timestamp())
+
+
+class KommoInbound(models.AbstractModel):
+    _name = "kommo.inbound"
+    _description = "Kommo changes applied to Odoo"
+
+    # -- webhook events ---------------------------------------------------------------------
+
+    @api.model
+    def _apply_webhook_event(self, account, event):
+        """Apply one event of a delivery. Returns ``(applied, message)``: ``applied`` when
+        Odoo changed something; ``message`` says what happened, or why nothing did."""
+        binding = event.entity == "leads" and self._binding_for_lead(account, event.entity_id)
+        if binding and event.type in LEAD_STAGE_EVENTS:
+            return self._apply_lead_state(
+                binding, event.pipeline_id, event.status_id, event.modified_at, "webhook"
+            )
+        if binding and event.type is EventType.LEAD_DELETED:
+            return self._apply_lead_deleted(binding)
+        return False, self._ignored_reason(event, binding)
+
+    @api.model
+    def _ignored_reason(self, event, binding):
+        lead_id = event.entity_id
+        if event.type in (*LEAD_STAGE_EVENTS, EventType.LEAD_DELETED):
+            return _("Lead %s is not linked to a repair order.", lead_id)
+        if event.type is EventType.LEAD_ADDED and binding:
+            return _(
+                "Lead %(lead)s was created by Odoo for %(order)s.",
+                lead=lead_id,
+                order=binding.repair_id.display_name,
+            )
+        if event.type is EventType.LEAD_ADDED:
+            return _(
+                "Lead %s was created in Kommo: Odoo does not make repair orders from leads.",
+                lead_id,
+            )
+        return _("%s: Odoo does not use events of this kind.", event_label(event))
+
+    @api.model
+    def _binding_for_lead(self, account, lead_id):
+        return (
+            self.env["kommo.lead.binding"]
+            .sudo()
+            .search([("account_id", "=", account.id), ("kommo_lead_id", "=", lead_id)], limit=1)
+        )
+
+    # -- a lead's stage -----------------------------------------------------------------------
+
+    @api.model
+    def _apply_lead_state(self, binding, pipeline_id, status_id, updated_at, source):
+        """Apply the stage Kommo reports for a bound lead (``source``: "webhook" or
+        "reconcile"). Returns ``(applied, message)`` as ``_apply_webhook_event`` does.
+
+        A new stage is recorded on the binding and posted on the repair order; when the
+        account lets Kommo move repair orders and the stage map names a repair state, the
+        repair module's own actions take the order there. A refused move is logged and
+        posted, never raised.
+        """
+        binding = binding.sudo().with_context(kommo_inbound=True)
+        lead_id = binding.kommo_lead_id
+        updated_at, known_at = naive_utc(updated_at), binding.kommo_updated_at
+        if updated_at and known_at and updated_at < known_at:
+            return False, _(
+                "Lead %(lead)s: older than what Odoo knows (changed at %(at)s, Odoo knows "
+                "%(known)s).",
+                lead=lead_id,
+                at=updated_at,
+                known=known_at,
+            )
+        if not status_id:
+            return False, _("Lead %s: no stage in the news.", lead_id)
+        pipeline_id = pipeline_id or binding.kommo_pipeline_id
+        newer = {"kommo_updated_at": updated_at} if updated_at and updated_at != known_at else {}
+        if (pipeline_id, status_id) == (binding.kommo_pipeline_id, binding.kommo_status_id):
+            if newer:
+                binding.write(newer)
+            return False, _(
+                "Lead %s is already on this stage in Odoo (an echo of Odoo's own change, or "
+                "news already applied).",
+                lead_id,
+            )
+        binding.write({"kommo_pipeline_id": pipeline_id, "kommo_status_id": status_id, **newer})
+        account, order = binding.account_id, binding.repair_id
+        lines = [
+            _("Kommo: the lead moved to %s.", self._stage_text(account, pipeline_id, status_id))
+        ]
+        error = False
+        target = account.kommo_moves_repair_order and self.env[
+            "kommo.stage.map"
+        ]._repair_state_for_stage(account, pipeline_id, status_id)
+        if target and target != order.state:
+            before = self._state_label(order.state)
+            error = self._move_repair_order(order, target)
+            if error:
+                lines.append(
+                    _(
+                        "The repair order stays %(state)s instead of %(target)s: %(error)s",
+                        state=before,
+                        target=self._state_label(target),
+                        error=error,
+                    )
+                )
+            else:
+                lines.append(
+                    _(
+                        "Kommo moved the repair order from %(before)s to %(after)s.",
+                        before=before,
+                        after=self._state_label(order.state),
+                    )
+                )
+        order.message_post(body=Markup("<br/>").join(lines), subtype_xmlid="mail.mt_note")
+        self.env["kommo.sync.log"]._kommo_log(
+            account,
+            f"{source}_stage",
+            records=order,
+            direction="inbound",
+            kommo_id=str(lead_id),
+            outcome="error" if error else "success",
+            error_message=error or False,
+        )
+        return True, " ".join(lines)
+
+    @api.model
+    def _move_repair_order(self, order, target):
+        """Take ``order`` to ``target`` with the repair module's actions, all or nothing.
+        Returns False when done, else why not in plain words."""
+        actions = repair_actions(order.state, target)
+        if actions is None:
+            return _(
+                "Odoo offers no action that takes a repair order from %(current)s to %(target)s.",
+                current=self._state_label(order.state),
+                target=self._state_label(target),
+            )
+        order = order.with_company(order.company_id).with_context(kommo_inbound=True)
+        try:
+            with self.env.cr.savepoint():
+                for action in actions:
+                    result = getattr(order, action)()
+                    if isinstance(result, dict):
+                        # action_validate opens a wizard when stock is short: a person decides.
+                        raise UserError(
+                            _("Odoo asks a person to decide: %s", result.get("name") or action)
+                        )
+        except (UserError, ValidationError) as exc:
+            return exc.args[0]
+        if order.state != target:
+            return _("Odoo left it %s.", self._state_label(order.state))
+        return False
+
+    @api.model
+    def _apply_lead_deleted(self, binding):
+        """The lead is gone from Kommo: the binding forgets it, so that the order is not
+        pushed to a lead that no longer exists; syncing the order again makes a new one."""
+        binding = binding.sudo().with_context(kommo_inbound=True)
+        lead_id, order = binding.kommo_lead_id, binding.repair_id
+        message = _(
+            "Kommo: the lead %s was deleted in Kommo. The repair order has no lead in Kommo "
+            "until it is synced again (Sync Kommo, or its next change).",
+            lead_id,
+        )
+        binding.write(
+            {
+                "kommo_lead_id": False,
+                "kommo_pipeline_id": False,
+                "kommo_status_id": False,
+                "sync_state": "error",
+                "last_error": message,
+            }
+        )
+        order.message_post(body=message, subtype_xmlid="mail.mt_note")
+        self.env["kommo.sync.log"]._kommo_log(
+            binding.account_id,
+            "webhook_lead_deleted",
+            records=order,
+            direction="inbound",
+            kommo_id=str(lead_id),
+        )
+        return True, message
+
+    @api.model
+    def _stage_text(self, account, pipeline_id, status_id):
+        stage = (
+            self.env["kommo.pipeline.stage"]
+            .sudo()
+            .with_context(active_test=False)
+            .search(
+                [
+                    ("account_id", "=", account.id),
+                    ("pipeline_id.kommo_id", "=", pipeline_id),
+                    ("kommo_id", "=", status_id),
+                ],
+                limit=1,
+            )
+        )
+        if not stage:
+            return _(
+                "a stage Odoo does not know yet (Kommo id %s): refresh the pipelines of the "
+                "Kommo account",
+                status_id,
+            )
+        if stage.pipeline_id != account.pipeline_id:
+            return _(
+                "%(stage)s (pipeline %(pipeline)s)",
+                stage=stage.name,
+                pipeline=stage.pipeline_id.name,
+            )
+        return stage.name
+
+    @api.model
+    def _state_label(self, state):
+        labels = dict(self.env["repair.order"]._fields["state"]._description_selection(self.env))
+        return labels.get(state, state)
+
+    # -- reconciliation -----------------------------------------------------------------------
+
+    @api.model
+    def _cron_reconcile(self):
+        """Read the leads changed in Kommo since the last poll of each connected account and
+        apply their stage, so that a webhook Kommo failed to deliver heals itself."""
+        commit = auto_commit()
+        accounts = self.env["kommo.account"].sudo().search([("state", "=", "connected")])
+        for account in accounts.filtered(lambda account: account._kommo_can_push()):
+            try:
+                self._reconcile_account(account)
+            except KommoError as exc:
+                # Already in the sync log; the mark stays, so the next run reads them again.
+                _logger.warning("Kommo account %s: reconciliation failed: %s", account.id, exc)
+            if commit:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    @api.model
+    def _reconcile_account(self, account):
+        """Returns how many leads changed something in Odoo."""
+        started = fields.Datetime.now()
+        since = (account.kommo_leads_polled_at or started - RECONCILE_FIRST_WINDOW) - (
+            RECONCILE_OVERLAP
+        )
+        client = account._kommo_client(operation="reconcile")
+        leads = client.iter_leads(
+            filter={"updated_at": {"from": unix_time(since)}}, limit=RECONCILE_PAGE_SIZE
+        )
+        applied, page = 0, []
+        for lead in leads:
+            page.append(lead)
+            if len(page) == RECONCILE_PAGE_SIZE:
+                applied += self._reconcile_leads(account, page)
+                page = []
+        applied += self._reconcile_leads(account, page)
+        account.kommo_leads_polled_at = started
+        return applied
+
+    @api.model
+    def _reconcile_leads(self, account, leads):
+        if not leads:
+            return 0
+        bindings = (
+            self.env["kommo.lead.binding"]
+            .sudo()
+            .search(
+                [
+                    ("account_id", "=", account.id),
+                    ("kommo_lead_id", "in", [lead["id"] for lead in leads]),
+                ]
+            )
+        )
+        by_lead = {binding.kommo_lead_id: binding for binding in bindings}
+        applied = 0
+        for lead in leads:
+            binding = by_lead.get(lead["id"])
+            if binding:
+                updated_at = lead.get("updated_at")
+                changed, _message = self._apply_lead_state(
+                    binding,
+                    lead.get("pipeline_id"),
+                    lead.get("status_id"),
+                    datetime.fromtimestamp(updated_at, tz=timezone.utc) if updated_at else None,
+                    "reconcile",
+                )
+                applied += changed
+        return applied

@@ -1,0 +1,242 @@
+import logging
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.tools import SQL, consteq
+
+from kommo_api import WebhookParseError, parse_webhook
+
+from .kommo_inbound import auto_commit, event_label
+
+_logger = logging.getLogger(__name__)
+
+# A failure that may be passing (a lock, a serialisation conflict) is retried by the next
+# runs of the cron; after this many attempts the event waits for "Process again".
+MAX_ATTEMPTS = 3
+# Events applied per cron run; the cron runs again at once while some are left.
+PROCESS_BATCH_SIZE = 200
+CLEANUP_BATCH_SIZE = 1000
+SUMMARY_MAX_CHARS = 250
+
+
+class KommoWebhookEvent(models.Model):
+    """A webhook delivery from Kommo, stored raw as received, then applied by a cron.
+
+    The controller stores a delivery and answers at once; Kommo retries deliveries it
+    believes failed, so the same delivery may come twice: it is stored once per account
+    (``fingerprint``, see kommo_api.webhooks.delivery_fingerprint).
+    """
+
+    _name = "kommo.webhook.event"
+    _description = "Kommo webhook delivery"
+    _order = "received_at desc, id desc"
+    _rec_name = "summary"
+
+    account_id = fields.Many2one(
+        "kommo.account", required=True, ondelete="cascade", index=True, readonly=True
+    )
+    company_id = fields.Many2one(
+        related="account_id.company_id", store=True, index=True, readonly=True
+    )
+    received_at = fields.Datetime(
+        required=True, default=fields.Datetime.now, index=True, readonly=True
+    )
+    fingerprint = fields.Char(required=True, readonly=True, copy=False)
+    body = fields.Text(readonly=True, help="The form-encoded delivery as Kommo sent it.")
+    remote_addr = fields.Char("Sent from", readonly=True)
+    summary = fields.Char(readonly=True, help="The events of the delivery and their lead ids.")
+    event_count = fields.Integer("Events", readonly=True)
+    state = fields.Selection(
+        [
+            ("pending", "Pending"),
+            ("done", "Done"),
+            ("ignored", "Ignored"),
+            ("failed", "Failed"),
+        ],
+        required=True,
+        default="pending",
+        readonly=True,
+        index=True,
+        copy=False,
+    )
+    reason = fields.Text(
+        readonly=True, copy=False, help="Why the delivery, or some of its events, changed nothing."
+    )
+    attempts = fields.Integer(readonly=True, copy=False)
+    processed_at = fields.Datetime(readonly=True, copy=False)
+
+    _sql_constraints = [
+        (
+            "fingerprint_account_uniq",
+            "unique(account_id, fingerprint)",
+            "A webhook delivery is stored once per Kommo account.",
+        ),
+    ]
+
+    # -- receiving ------------------------------------------------------------------------
+
+    @api.model
+    def _kommo_account_for_secret(self, secret):
+        """The active account whose webhook URL carries ``secret`` (compared in constant
+        time), or an empty recordset."""
+        accounts = self.env["kommo.account"].sudo().search([("webhook_secret", "!=", False)])
+        if not secret:
+            return accounts.browse()
+        return accounts.filtered(lambda account: consteq(account.webhook_secret, secret))[:1]
+
+    @api.model
+    def _kommo_store(self, account, delivery, body, fingerprint, remote_addr=None):
+        """Store a parsed delivery unless the account already has it; returns the new event,
+        or an empty recordset for a duplicate.
+
+        INSERT ... ON CONFLICT DO NOTHING: two workers receiving the same delivery at once
+        store it once, without an error in the log or an aborted transaction.
+        """
+        labels = ", ".join(event_label(event) for event in delivery.events)
+        if len(labels) > SUMMARY_MAX_CHARS:
+            labels = labels[: SUMMARY_MAX_CHARS - 3] + "..."
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO kommo_webhook_event (
+                    account_id, company_id, received_at, fingerprint, body, remote_addr,
+                    summary, event_count, state, attempts,
+                    create_uid, create_date, write_uid, write_date
+                )
+                VALUES (
+                    %(account)s, %(company)s, %(now)s, %(fingerprint)s, %(body)s, %(remote)s,
+                    %(summary)s, %(count)s, 'pending', 0,
+                    %(uid)s, %(now)s, %(uid)s, %(now)s
+                )
+                ON CONFLICT (account_id, fingerprint) DO NOTHING
+                RETURNING id
+                """,
+                account=account.id,
+                company=account.company_id.id,
+                now=fields.Datetime.now(),
+                fingerprint=fingerprint,
+                body=body,
+                remote=remote_addr,
+                summary=labels or _("(no event)"),
+                count=len(delivery.events),
+                uid=self.env.uid,
+            )
+        )
+        row = self.env.cr.fetchone()
+        return self.browse(row[0] if row else ())
+
+    @api.model
+    def _kommo_trigger_processing(self):
+        cron = self.env.ref(
+            "kommo_connector.ir_cron_kommo_process_webhooks", raise_if_not_found=False
+        )
+        if cron:
+            cron.sudo()._trigger()
+
+    # -- processing -----------------------------------------------------------------------
+
+    @api.model
+    def _cron_process_events(self, batch_size=PROCESS_BATCH_SIZE):
+        """Apply pending deliveries in the order received, each one locked (``FOR UPDATE
+        SKIP LOCKED``: a delivery being applied by another worker is left to it) and
+        committed on its own in cron mode."""
+        commit = auto_commit()
+        done, last_id = 0, 0
+        while done < batch_size:
+            self.env.flush_all()
+            self.env.cr.execute(
+                SQL(
+                    """
+                    SELECT id FROM kommo_webhook_event
+                     WHERE state = 'pending' AND id > %s
+                     ORDER BY id
+                     LIMIT 1
+                       FOR UPDATE SKIP LOCKED
+                    """,
+                    last_id,
+                )
+            )
+            row = self.env.cr.fetchone()
+            if not row:
+                break
+            last_id = row[0]
+            self.browse(last_id)._kommo_process()
+            done += 1
+            if commit:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        remaining = self.search_count([("state", "=", "pending"), ("id", ">", last_id)])
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        return done
+
+    def _kommo_process(self):
+        """Apply this delivery's events; the outcome is written on the event, never raised."""
+        self.ensure_one()
+        attempts = self.attempts + 1
+        try:
+            with self.env.cr.savepoint():
+                state, reason = self._kommo_apply_events()
+        except WebhookParseError as exc:
+            # Stored bodies passed the parser: only a change of the parser gets here.
+            state, reason, attempts = "failed", str(exc), max(attempts, MAX_ATTEMPTS)
+        except Exception as exc:  # whatever happens, it is recorded on the event
+            _logger.warning("Kommo webhook event %s failed", self.id, exc_info=True)
+            state = "failed" if attempts >= MAX_ATTEMPTS else "pending"
+            reason = _("Attempt %(attempt)s failed: %(error)s", attempt=attempts, error=exc)
+        self.write(
+            {
+                "state": state,
+                "reason": reason or False,
+                "attempts": attempts,
+                "processed_at": fields.Datetime.now(),
+            }
+        )
+
+    def _kommo_apply_events(self):
+        """``(state, reason)``: done when at least one event changed something in Odoo."""
+        delivery = parse_webhook(self.body or "")
+        inbound = self.env["kommo.inbound"]
+        results = [
+            inbound._apply_webhook_event(self.account_id, event) for event in delivery.events
+        ]
+        if not results:
+            return "ignored", _("The delivery holds no lead or contact event.")
+        notes = "\n".join(message for applied, message in results if not applied)
+        return ("done" if any(applied for applied, _msg in results) else "ignored"), notes
+
+    def action_process_again(self):
+        """Apply the deliveries again now (after fixing the stage map, say)."""
+        for event in self.sudo():
+            event.write({"state": "pending", "attempts": 0, "reason": False})
+            event._kommo_process()
+        return True
+
+    # -- housekeeping ---------------------------------------------------------------------
+
+    @api.model
+    def _cron_cleanup(self, batch_size=CLEANUP_BATCH_SIZE):
+        """Delete sync log rows and applied (done / ignored) deliveries older than their
+        account's retention period, ``batch_size`` rows at a time."""
+        commit = auto_commit()
+        accounts = self.env["kommo.account"].sudo().with_context(active_test=False).search([])
+        deleted = 0
+        for account in accounts.filtered(lambda account: account.retention_days > 0):
+            limit = fields.Datetime.now() - timedelta(days=account.retention_days)
+            for model, old_rows in (
+                ("kommo.sync.log", [("create_date", "<", limit)]),
+                (self._name, [("received_at", "<", limit), ("state", "in", ("done", "ignored"))]),
+            ):
+                domain = [("account_id", "=", account.id), *old_rows]
+                deleted += self._kommo_delete_in_batches(model, domain, batch_size, commit)
+        self.env["ir.cron"]._notify_progress(done=deleted, remaining=0)
+        return deleted
+
+    @api.model
+    def _kommo_delete_in_batches(self, model, domain, batch_size, commit):
+        records = self.env[model].sudo()
+        deleted = 0
+        while batch := records.search(domain, limit=batch_size, order="id"):
+            batch.unlink()
+            deleted += len(batch)
+            if commit:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        return deleted
