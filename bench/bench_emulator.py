@@ -51,8 +51,10 @@ class SyncCheck:
     problems: list[str] = field(default_factory=list)
 
 
-def endpoint_of(method: str, path: str) -> str:
-    return f"{method} {_ID_SEGMENT.sub('/{id}', path)}"
+def endpoint_of(entry) -> str:
+    """``METHOD /path`` with ids as {id}; a search (``?query=``) is told apart from a list."""
+    search = "?query=" if "query" in entry.query else ""
+    return f"{entry.method} {_ID_SEGMENT.sub('/{id}', entry.path)}{search}"
 
 
 def busiest_second(times: list[float]) -> int:
@@ -96,18 +98,18 @@ class _Child:
         first = times[0] if times else None
         spans: dict[str, tuple[float, float]] = {}
         for entry in log:
-            endpoint = endpoint_of(entry.method, entry.path)
+            endpoint = endpoint_of(entry)
             low, high = spans.get(endpoint, (entry.time, entry.time))
             spans[endpoint] = (min(low, entry.time), max(high, entry.time))
         items: dict[str, tuple[int, int]] = {}
         for entry in log:
             if isinstance(entry.json, list):
-                endpoint = endpoint_of(entry.method, entry.path)
+                endpoint = endpoint_of(entry)
                 low, high = items.get(endpoint, (len(entry.json), len(entry.json)))
                 items[endpoint] = (min(low, len(entry.json)), max(high, len(entry.json)))
         return CallStats(
             total=len(log),
-            by_endpoint=dict(Counter(endpoint_of(e.method, e.path) for e in log).most_common()),
+            by_endpoint=dict(Counter(endpoint_of(entry) for entry in log).most_common()),
             by_status=dict(Counter(entry.status for entry in log)),
             seconds=times[-1] - times[0] if times else 0.0,
             busiest_second=busiest_second(times),
