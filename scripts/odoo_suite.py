@@ -48,6 +48,7 @@ PYTEST_NO_PATH = 4
 SUMMARY_RE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")
 FAILED_TEST_RE = re.compile(r" (?:ERROR|CRITICAL) \S+ [\w.]+: (?:FAIL|ERROR): ")
 SKIPPED_TEST_RE = re.compile(r" INFO \S+ odoo\.addons\.[\w.]+: skipped ")
+STARTED_TEST_RE = re.compile(r" INFO \S+ odoo\.addons\.[\w.]+: Starting ")
 
 
 @dataclass
@@ -80,8 +81,10 @@ def parse_odoo_log(text: str, exit_code: int, installed: bool) -> OdooRun:
     if summaries:
         failures, errors, tests = (int(n) for n in summaries[-1])
         failed = max(failures + errors, failed_lines)
-    else:
-        tests, failed = failed_lines, failed_lines
+    else:  # stopped before Odoo's summary (crash, timeout): count what the log shows
+        tests = max(len(STARTED_TEST_RE.findall(text)), failed_lines)
+        # the test that was running when the process died never reported: it failed
+        failed = failed_lines + (1 if exit_code != 0 and tests > failed_lines else 0)
     return OdooRun(exit_code, tests, failed, skipped, installed)
 
 

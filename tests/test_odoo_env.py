@@ -212,6 +212,16 @@ def test_a_failed_test_line_fails_the_run_even_with_exit_code_zero():
     assert not odoo_suite.parse_odoo_log(text, exit_code=0, installed=True).ok
 
 
+def test_a_run_stopped_before_its_summary_fails_the_test_that_was_running():
+    text = odoo_log(
+        "INFO db odoo.addons.kommo_connector.tests.test_a: Starting TestA.test_x ...",
+        "INFO db odoo.addons.kommo_connector.tests.test_a: Starting TestA.test_y ...",
+        "INFO db odoo.addons.kommo_connector.tests.test_b: Starting TestB.test_hangs ...",
+    )
+    run = odoo_suite.parse_odoo_log(text, exit_code=124, installed=True)
+    assert run.summary_line() == "odoo-bin: 2 passed, 1 failed"
+
+
 def test_an_addon_that_did_not_install_fails_the_run():
     text = odoo_log("INFO db odoo.tests.result: 0 failed, 0 error(s) of 0 tests when loading")
     assert not odoo_suite.parse_odoo_log(text, exit_code=0, installed=False).ok
