@@ -65,7 +65,13 @@ class Demo:
 
     @property
     def base_url(self) -> str:
-        return f"http://localhost:{self.args.port}"
+        """What browsers and Kommo use to reach this Odoo (web.base.url)."""
+        return (self.args.base_url or f"http://localhost:{self.args.port}").rstrip("/")
+
+    @property
+    def local_url(self) -> str:
+        host = "127.0.0.1" if self.args.interface in ("", "0.0.0.0") else self.args.interface  # noqa: S104
+        return f"http://{host}:{self.args.port}"
 
     def odoo(self, *args: str, subcommand: str | None = None) -> list[str]:
         # Odoo's CLI wants its subcommand (shell ...) before any option.
@@ -82,6 +88,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--interface",
         default="127.0.0.1",
         help="address Odoo listens on (127.0.0.1; 0.0.0.0 to reach it from another machine)",
+    )
+    parser.add_argument(
+        "--base-url",
+        help="Odoo's public address, for the OAuth redirect URI and the webhook URL (default "
+        "http://localhost:PORT; a real Kommo needs an address it can reach for webhooks)",
     )
     parser.add_argument(
         "--postgres",
@@ -272,7 +283,7 @@ def serve(demo: Demo, services: Services, emulator: EmulatorInfo | None) -> int:
         stdout=log,
         stderr=log,
     )
-    if not wait_for_http(f"{demo.base_url}/web/login", 180, lambda: odoo.poll() is None):
+    if not wait_for_http(f"{demo.local_url}/web/login", 180, lambda: odoo.poll() is None):
         raise DemoError(f"Odoo did not start; see {LOGS / 'demo-odoo.log'}")
     banner(demo, emulator)
     while odoo.poll() is None:
