@@ -47,8 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     size.add_argument(
         "--modify",
         type=int,
-        default=1_000,
-        help="orders changed for the second push (1000; 0: none)",
+        help="orders changed for the second push (default: a tenth of --orders; 0: none)",
     )
     size.add_argument("--rate", type=int, default=7, help="Kommo's requests per second (7)")
     size.add_argument("--seed", type=int, default=1, help="random seed of the data (1)")
@@ -72,6 +71,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="no Odoo: time kommo_api's client reading the K contacts (the paging floor)",
     )
     args = parser.parse_args(argv)
+    if args.modify is None:
+        args.modify = args.orders // 10
     if args.customers > args.orders:
         parser.error("--customers cannot exceed --orders (every customer has an order)")
     if twin_count(args.customers) > args.contacts:
