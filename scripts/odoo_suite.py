@@ -46,7 +46,8 @@ PYTEST_NO_TESTS = 5
 PYTEST_NO_PATH = 4
 
 SUMMARY_RE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")
-FAILED_TEST_RE = re.compile(r" (?:ERROR|CRITICAL) \S+ [\w.]+: (?:FAIL|ERROR): ")
+# Test results are logged by the test modules' loggers (odoo.addons.<module>.tests...).
+FAILED_TEST_RE = re.compile(r" (?:ERROR|CRITICAL) \S+ odoo\.addons\.[\w.]+: (?:FAIL|ERROR): ")
 SKIPPED_TEST_RE = re.compile(r" INFO \S+ odoo\.addons\.[\w.]+: skipped ")
 STARTED_TEST_RE = re.compile(r" INFO \S+ odoo\.addons\.[\w.]+: Starting ")
 

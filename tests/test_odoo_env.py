@@ -198,6 +198,15 @@ def test_failures_and_errors_both_count_as_failed():
     assert run.summary_line() == "odoo-bin: 3 passed, 2 failed"
 
 
+def test_an_error_logged_outside_the_tests_is_not_a_failed_test():
+    text = odoo_log(
+        "ERROR db odoo.sql_db: ERROR: could not serialize access due to concurrent update",
+        "INFO db odoo.tests.result: 0 failed, 0 error(s) of 3 tests when loading database 'db'",
+    )
+    run = odoo_suite.parse_odoo_log(text, exit_code=0, installed=True)
+    assert run.summary_line() == "odoo-bin: 3 passed, 0 failed"
+
+
 def test_skipped_tests_are_reported_apart():
     text = odoo_log(
         "INFO db odoo.addons.kommo_connector.tests.test_tour: skipped test_tour : no browser",
