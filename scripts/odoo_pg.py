@@ -145,9 +145,8 @@ def _create_role_as_postgres(port: int | None) -> bool:
     if not is_root() or not shutil.which("runuser"):
         return False
     user = current_user()
-    cmd = ["runuser", "-u", "postgres", "--", "createuser", "--superuser", user]
-    if port:
-        cmd[4:4] = ["--port", str(port)]
+    port_args = ["--port", str(port)] if port else []
+    cmd = ["runuser", "-u", "postgres", "--", "createuser", *port_args, "--superuser", user]
     say(f"creating PostgreSQL superuser role {user!r}")
     return run_command(cmd, check=False).returncode == 0
 
@@ -155,6 +154,14 @@ def _create_role_as_postgres(port: int | None) -> bool:
 def _debian_clusters() -> list[list[str]]:
     listing = run_command(["pg_lsclusters", "--no-header"], capture_output=True, text=True)
     return [line.split() for line in listing.stdout.splitlines() if line.strip()]
+
+
+def pick_cluster(clusters: list[list[str]]) -> list[str]:
+    """From `pg_lsclusters` rows (version, name, port, status ...): an online cluster, else
+    the newest "main", else the first."""
+    online = [row for row in clusters if row[3] == "online"]
+    mains = sorted((row for row in clusters if row[1] == "main"), key=lambda row: float(row[0]))
+    return (online or mains[-1:] or clusters)[0][:4]
 
 
 def _debian_cluster() -> PgServer:
@@ -167,7 +174,7 @@ def _debian_cluster() -> PgServer:
         say(f"pg_createcluster {versions[-1].name} main")
         run_command(["pg_createcluster", versions[-1].name, "main"])
         clusters = _debian_clusters()
-    version, name, port, status = clusters[0][:4]
+    version, name, port, status = pick_cluster(clusters)
     stop = None
     if status != "online":
         say(f"pg_ctlcluster {version} {name} start")

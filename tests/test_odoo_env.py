@@ -14,6 +14,7 @@ SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
 import odoo_env  # noqa: E402
+import odoo_pg  # noqa: E402
 import odoo_suite  # noqa: E402
 from odoo_env import OdooNotFoundError, find_odoo  # noqa: E402
 
@@ -167,6 +168,38 @@ def test_the_config_file_names_both_addons_folders_and_no_password(tmp_path, mon
     assert addons == [str(tree / "odoo" / "addons"), str(odoo_env.REPO)]
     assert options["options"]["db_password"] == "False"
     assert path.stat().st_mode & 0o077 == 0
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+
+def test_an_online_debian_cluster_is_used_before_a_stopped_one():
+    rows = [["15", "main", "5432", "down"], ["16", "other", "5433", "online"]]
+    assert odoo_pg.pick_cluster(rows) == ["16", "other", "5433", "online"]
+
+
+def test_with_every_cluster_down_the_newest_main_is_started():
+    rows = [
+        ["13", "main", "5432", "down"],
+        ["15", "main", "5433", "down"],
+        ["16", "x", "5434", "down"],
+    ]
+    assert odoo_pg.pick_cluster(rows) == ["15", "main", "5433", "down"]
+
+
+def test_pg_settings_in_the_environment_are_used_as_given():
+    server = odoo_pg._from_environment({"PGHOST": "db.local", "PGPORT": "6543", "PGUSER": "odoo"})
+    assert server.odoo_options() == {
+        "db_host": "db.local",
+        "db_port": 6543,
+        "db_user": "odoo",
+        "db_password": False,
+    }
+
+
+def test_only_connection_settings_count_as_pg_settings():
+    assert odoo_pg.pg_env_given({"PGPASSWORD": "x"})
+    assert not odoo_pg.pg_env_given({"PGDATABASE": "postgres", "PGHOST": ""})
 
 
 # --- reading Odoo's test log -------------------------------------------------------------------
