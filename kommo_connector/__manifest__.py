@@ -13,6 +13,7 @@
         "security/ir.model.access.csv",
         "security/kommo_mapping_security.xml",
         "data/ir_cron.xml",
+        "data/ir_cron_inbound.xml",
         "views/kommo_pipeline_views.xml",
         "views/kommo_custom_field_views.xml",
         "views/kommo_field_map_views.xml",
@@ -20,6 +21,7 @@
         "views/kommo_account_views.xml",
         "views/kommo_sync_log_views.xml",
         "views/res_config_settings_views.xml",
+        "views/kommo_webhook_event_views.xml",
         "views/menus.xml",
     ],
     "assets": {

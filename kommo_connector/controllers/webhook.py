@@ -1,4 +1,5 @@
 import logging
+import re
 from urllib.parse import urlencode
 
 from odoo import http
@@ -10,6 +11,24 @@ from kommo_api.webhooks import MAX_BODY_BYTES
 from ..const import WEBHOOK_ROUTE_PREFIX
 
 _logger = logging.getLogger(__name__)
+
+
+class HideWebhookSecret(logging.Filter):
+    """Masks the secret of webhook URLs in the access log: werkzeug logs every request's
+    path, and the secret is what authenticates Kommo."""
+
+    secret_in_path = re.compile(rf"({re.escape(WEBHOOK_ROUTE_PREFIX)}/)[^\s/?#\"']+")
+
+    def filter(self, record):
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self.secret_in_path.sub(r"\1***", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
+logging.getLogger("werkzeug").addFilter(HideWebhookSecret())
 
 
 class KommoWebhookController(http.Controller):
@@ -51,7 +70,7 @@ class KommoWebhookController(http.Controller):
             delivery = parse_webhook(body)
             fingerprint = delivery_fingerprint(body)
         except WebhookParseError as exc:
-            _logger.info(
+            _logger.warning(
                 "Kommo webhook for account %s from %s refused: %s", account.id, remote_addr, exc
             )
             return self._kommo_answer(400, "Not a Kommo webhook delivery")
@@ -74,13 +93,11 @@ class KommoWebhookController(http.Controller):
 
     def _kommo_body(self):
         """The delivery: the form Odoo already decoded (Kommo sends form-encoded bodies), or
-        the raw body of anything else, read no further than the size limit."""
+        the raw body of anything else (parse_webhook refuses it past the size limit)."""
         http_request = request.httprequest
         if (http_request.content_length or 0) > MAX_BODY_BYTES:
             raise WebhookParseError(f"the body is larger than {MAX_BODY_BYTES} bytes")
-        if http_request.form:
-            return http_request.form
-        return http_request.stream.read(MAX_BODY_BYTES + 1)
+        return http_request.form or http_request.get_data()
 
     def _kommo_body_text(self, body):
         """The delivery as form-encoded text, as stored for processing."""

@@ -11,3 +11,5 @@ from . import kommo_custom_field_enum
 from . import kommo_field_map
 from . import kommo_field_map_value
 from . import kommo_stage_map
+from . import kommo_inbound
+from . import kommo_webhook_event

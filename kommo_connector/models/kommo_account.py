@@ -119,6 +119,13 @@ class KommoAccount(models.Model):
         "Kommo moves repair orders",
         help="When a lead changes stage in Kommo, move the repair order to the mapped state.",
     )
+    kommo_leads_polled_at = fields.Datetime(
+        "Lead changes read until",
+        readonly=True,
+        copy=False,
+        help="When the reconciliation last read the leads changed in Kommo; the next read "
+        "starts a little before.",
+    )
     sync_log_count = fields.Integer(compute="_compute_sync_log_count")
 
     def init(self):

@@ -184,8 +184,13 @@ class TestInboundEvents(KommoInboundCase):
         event = self.receive(
             account, webhook_body(binding.kommo_lead_id, self.stage(account, "Em reparo"))
         )
-        with patch.object(
-            type(self.env["kommo.inbound"]), "_apply_lead_state", side_effect=RuntimeError("boom")
+        with (
+            patch.object(
+                type(self.env["kommo.inbound"]),
+                "_apply_lead_state",
+                side_effect=RuntimeError("boom"),
+            ),
+            self.assertLogs("odoo.addons.kommo_connector.models.kommo_webhook_event", "WARNING"),
         ):
             self.env["kommo.webhook.event"]._cron_process_events()
             self.assertEqual((event.state, event.attempts), ("pending", 1))

@@ -66,7 +66,8 @@ class TestReconcile(KommoInboundCase):
         last_poll = fields.Datetime.now() - timedelta(hours=2)
         account.kommo_leads_polled_at = last_poll
         self.emu.faults.inject("402", path="/api/v4/leads")
-        self.reconcile()
+        with self.assertLogs("odoo.addons.kommo_connector.models.kommo_inbound", "WARNING"):
+            self.reconcile()
         self.assertEqual(account.kommo_leads_polled_at, last_poll)
         self.assertEqual(self.logs(account, operation="reconcile").outcome, "error")
 

@@ -63,20 +63,18 @@ class TestWebhookFlow(KommoWebhookHttpCase):
         em_reparo = self.stage(account, "Em reparo")
         notes = self.kommo_notes(order)
 
-        def push_stage():
-            # What the push engine does: update the lead, then record what Kommo answered.
-            (answer,) = account._kommo_client().update_leads(
-                [{"id": binding.kommo_lead_id, "status_id": em_reparo.kommo_id}]
-            )
-            binding.write(
-                {
-                    "kommo_status_id": em_reparo.kommo_id,
-                    "kommo_updated_at": odoo_time(answer["updated_at"]),
-                }
-            )
-            self.env.flush_all()
-
-        deliveries = self.kommo_does(push_stage)
+        lead = {"id": binding.kommo_lead_id, "status_id": em_reparo.kommo_id}
+        answers = []
+        # What the push engine does: update the lead, then record what Kommo answered.
+        deliveries = self.kommo_does(
+            lambda: answers.extend(account._kommo_client().update_leads([lead]))
+        )
+        binding.write(
+            {
+                "kommo_status_id": em_reparo.kommo_id,
+                "kommo_updated_at": odoo_time(answers[0]["updated_at"]),
+            }
+        )
         self.assertEqual(len(deliveries), 2, "Kommo reports API changes too")
         self.process_webhooks()
         events = self.events(account)

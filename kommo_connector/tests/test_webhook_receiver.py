@@ -1,3 +1,4 @@
+import logging
 from unittest.mock import patch
 
 from odoo.tests import tagged
@@ -43,6 +44,13 @@ class TestWebhookReceiver(KommoWebhookHttpCase):
             self.assertEqual(self.post_delivery(self.account.webhook_url, payload).status_code, 200)
         self.assertEqual(len(self.events(self.account)), 1)
 
+    def test_the_access_log_hides_the_secret(self):
+        with self.assertLogs("werkzeug", logging.INFO) as logs:
+            self.post_delivery(self.account.webhook_url, self.delivery())
+        access_log = "\n".join(logs.output)
+        self.assertIn("POST /kommo/webhook/*** ", access_log)
+        self.assertNotIn(self.account.webhook_secret, access_log)
+
     def test_a_wrong_secret_is_forbidden(self):
         url = f"{self.base_url()}/kommo/webhook/not-the-secret"
         with self.assertLogs(CONTROLLER_LOGGER, "WARNING") as logs:
@@ -60,14 +68,16 @@ class TestWebhookReceiver(KommoWebhookHttpCase):
 
     def test_garbage_is_a_bad_request(self):
         for garbage in ("hello world", "leads[status][0][id]=abc&account[id]=30000001", "{}"):
-            with self.subTest(garbage=garbage), self.assertLogs(CONTROLLER_LOGGER, "INFO"):
+            with self.subTest(garbage=garbage), self.assertLogs(CONTROLLER_LOGGER, "WARNING"):
                 answer = self.post_delivery(self.account.webhook_url, garbage)
-                self.assertEqual(answer.status_code, 400)
+                self.assertEqual(
+                    (answer.status_code, answer.text), (400, "Not a Kommo webhook delivery")
+                )
         self.assertFalse(self.events(self.account))
 
     def test_a_body_that_is_not_a_form_is_a_bad_request(self):
         self.env.flush_all()
-        with self.assertLogs(CONTROLLER_LOGGER, "INFO"):
+        with self.assertLogs(CONTROLLER_LOGGER, "WARNING"):
             answer = self.url_open(
                 self.account.webhook_url,
                 data=b'{"leads": []}',
@@ -77,7 +87,7 @@ class TestWebhookReceiver(KommoWebhookHttpCase):
 
     def test_an_oversized_body_is_a_bad_request(self):
         body = self.delivery() + "&leads[status][0][name]=" + "x" * 1_000_001
-        with self.assertLogs(CONTROLLER_LOGGER, "INFO") as logs:
+        with self.assertLogs(CONTROLLER_LOGGER, "WARNING") as logs:
             answer = self.post_delivery(self.account.webhook_url, body)
         self.assertEqual(answer.status_code, 400)
         self.assertIn("larger than", "\n".join(logs.output))
