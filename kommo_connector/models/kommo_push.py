@@ -1,0 +1,98 @@
+import psycopg2.errors
+
+from odoo import api, models
+
+from ..tools.push_leads import LeadPush
+
+# Option -> (system parameter, default). Kommo takes at most 50 entities per write call.
+PUSH_PARAMETERS = {
+    "batch_size": ("kommo_connector.push_batch_size", 50),
+    "claim_limit": ("kommo_connector.push_claim_limit", 10000),
+    "max_attempts": ("kommo_connector.push_max_attempts", 5),
+    "lease_seconds": ("kommo_connector.push_lease_seconds", 600),
+}
+MAX_BATCH_SIZE = 50
+
+
+class KommoPush(models.AbstractModel):
+    """Sends repair orders to Kommo (tools/push_run.py and tools/push_leads.py do the work)."""
+
+    _name = "kommo.push"
+    _description = "Kommo push engine"
+
+    @api.model
+    def _kommo_push_options(self, **overrides):
+        """Batch size, claim limit, attempts and lease: arguments, else system parameters."""
+        params = self.env["ir.config_parameter"].sudo()
+        options = {}
+        for key, (param, default) in PUSH_PARAMETERS.items():
+            value = overrides.get(key)
+            if value is None:
+                try:
+                    value = int(params.get_param(param, default))
+                except (TypeError, ValueError):
+                    value = default
+            options[key] = max(1, int(value))
+        options["batch_size"] = min(options["batch_size"], MAX_BATCH_SIZE)
+        return options
+
+    @api.model
+    def _kommo_push_accounts(self, account_ids=None, batch_size=None, claim_limit=None):
+        """Push the pending orders of every connected account (or of ``account_ids``) with
+        that account's own credentials. Returns the number of orders now synced."""
+        self.env.flush_all()
+        options = self._kommo_push_options(batch_size=batch_size, claim_limit=claim_limit)
+        domain = [("state", "=", "connected")]
+        if account_ids:
+            domain.append(("id", "in", list(account_ids)))
+        pushed = remaining = 0
+        for account in self.env["kommo.account"].sudo().search(domain):
+            if not account._kommo_can_push():
+                continue
+            run = LeadPush(self.sudo().env, account, options).execute()
+            pushed += run.pushed
+            if not run.stopped:
+                remaining += run.claimable_count()
+        self.env.invalidate_all()
+        # Orders left over (claim limit, changes during the run) make the cron run again soon.
+        self.env["ir.cron"]._notify_progress(done=pushed, remaining=remaining)
+        return pushed
+
+    @api.model
+    def _kommo_push_orders(self, orders):
+        """Push ``orders`` now, whatever their state (the "Sync Kommo" button).
+
+        Returns ``{order: (state, message)}``; state is the binding's sync state, or
+        ``busy`` when another worker is pushing the order right now.
+        """
+        self.env.flush_all()
+        options = self._kommo_push_options()
+        results = {}
+        accounts = self.env["kommo.account"].sudo()
+        for company in orders.company_id:
+            account = accounts._kommo_for_company(company)
+            company_orders = orders.filtered(
+                lambda order, company=company: order.company_id == company
+            )
+            if not account:
+                continue
+            run = LeadPush(self.sudo().env, account, options, force=True, records=company_orders)
+            run.own_transactions = run.rows_committed("repair_order", tuple(company_orders.ids))
+            try:
+                binding_ids = run.in_transaction(
+                    lambda env, ids=company_orders.ids: (
+                        env["kommo.lead.binding"]
+                        ._kommo_bindings_for(env["repair.order"].browse(ids))
+                        .ids
+                    )
+                )
+                run.execute(binding_ids)
+            except psycopg2.errors.LockNotAvailable:
+                binding_ids = []
+            bindings = self.env["kommo.lead.binding"].sudo().browse(binding_ids)
+            for binding in bindings.exists():
+                results[binding.repair_id] = run.results.get(binding.id, ("busy", None))
+            for order in company_orders - bindings.repair_id:
+                results[order] = ("busy", None)
+        self.env.invalidate_all()
+        return results

@@ -1,0 +1,88 @@
+from collections import Counter
+
+from odoo import SUPERUSER_ID, api
+from odoo.tests import tagged
+
+from .common import KommoCommittedCase
+from .test_token_concurrency import run_workers
+
+ORDER_COUNT = 20
+
+
+@tagged("post_install", "-at_install")
+class TestPushAcrossWorkers(KommoCommittedCase):
+    """Two Odoo workers running the push cron at the same moment, each with its own
+    database cursor: every order must reach Kommo exactly once."""
+
+    @classmethod
+    def _request_handler(cls, s, r, /, **kw):
+        # Odoo's test guard compares the timeout with a number; kommo_api sends (connect, read).
+        if isinstance(kw.get("timeout"), tuple):
+            kw["timeout"] = max(kw["timeout"])
+        return super()._request_handler(s, r, **kw)
+
+    def committed_orders(self, count):
+        """Repair orders of distinct customers, committed; deleted again after the test."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            triggers = env["ir.cron.trigger"].search([], order="id desc", limit=1).id
+            product = env["product.product"].create({"name": "Honda CG 160", "type": "consu"})
+            partners = env["res.partner"].create(
+                [
+                    {"name": f"Paralelo {i}", "phone": f"+55 11 9{6000 + i:04d}-{i:04d}"}
+                    for i in range(count)
+                ]
+            )
+            orders = env["repair.order"].create(
+                [{"product_id": product.id, "partner_id": partner.id} for partner in partners]
+            )
+            created = (orders.ids, orders.procurement_group_id.ids, partners.ids, product.id)
+        self.addCleanup(self._delete_orders, created, triggers)
+        return created[0]
+
+    def _delete_orders(self, created, last_trigger_before):
+        order_ids, group_ids, partner_ids, product_id = created
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["repair.order"].browse(order_ids).unlink()
+            env["procurement.group"].browse(group_ids).unlink()
+            env["res.partner"].browse(partner_ids).unlink()
+            env["product.product"].browse(product_id).product_tmpl_id.unlink()
+            env["ir.cron.trigger"].search([("id", ">", last_trigger_before)]).unlink()
+
+    def push_in_worker(self, account_id):
+        return self.in_worker(
+            account_id,
+            lambda account: account.env["kommo.lead.binding"]._cron_push(
+                batch_size=5, claim_limit=ORDER_COUNT // 2, account_ids=account.ids
+            ),
+        )
+
+    def test_two_workers_pushing_at_once_send_each_order_once(self):
+        account_id = self.committed_account()
+        order_ids = self.committed_orders(ORDER_COUNT)
+        results, errors = run_workers(2, lambda: self.push_in_worker(account_id))
+        self.assertEqual(errors, [])
+        self.assertEqual(sorted(results), [ORDER_COUNT // 2] * 2, "the work was shared")
+        names = self.in_worker(
+            account_id,
+            lambda account: account.env["repair.order"].browse(order_ids).mapped("name"),
+        )
+        sent = Counter(
+            lead["request_id"]
+            for call in self.emu.calls("POST", "/api/v4/leads/complex")
+            for lead in call.json
+        )
+        self.assertEqual(len(sent), ORDER_COUNT)
+        self.assertEqual(set(sent.values()), {1}, "no order was sent twice")
+        leads = Counter(lead["name"].split(" - ")[0] for lead in self.emu.store.leads.values())
+        self.assertEqual({name: leads[name] for name in names}, dict.fromkeys(names, 1))
+        states = self.in_worker(
+            account_id,
+            lambda account: (
+                account.env["kommo.lead.binding"]
+                .search([("repair_id", "in", order_ids)])
+                .mapped("sync_state")
+            ),
+        )
+        self.assertEqual(states, ["synced"] * ORDER_COUNT)
