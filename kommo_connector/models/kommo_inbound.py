@@ -314,12 +314,15 @@ class KommoInbound(models.AbstractModel):
         leads = client.iter_leads(
             filter={"updated_at": {"from": unix_time(since)}}, limit=RECONCILE_PAGE_SIZE
         )
+        commit = auto_commit()
         applied, page = 0, []
         for lead in leads:
             page.append(lead)
             if len(page) == RECONCILE_PAGE_SIZE:
                 applied += self._reconcile_leads(account, page)
                 page = []
+                if commit:
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
         applied += self._reconcile_leads(account, page)
         account.kommo_leads_polled_at = started
         return applied

@@ -60,7 +60,10 @@ class KommoWebhookEvent(models.Model):
         copy=False,
     )
     reason = fields.Text(
-        readonly=True, copy=False, help="Why the delivery, or some of its events, changed nothing."
+        "Details",
+        readonly=True,
+        copy=False,
+        help="What Odoo did with each event of the delivery, or why it did nothing.",
     )
     attempts = fields.Integer(readonly=True, copy=False)
     processed_at = fields.Datetime(readonly=True, copy=False)
@@ -192,7 +195,7 @@ class KommoWebhookEvent(models.Model):
         )
 
     def _kommo_apply_events(self):
-        """``(state, reason)``: done when at least one event changed something in Odoo."""
+        """``(state, details)``: done when at least one event changed something in Odoo."""
         delivery = parse_webhook(self.body or "")
         inbound = self.env["kommo.inbound"]
         results = [
@@ -200,11 +203,12 @@ class KommoWebhookEvent(models.Model):
         ]
         if not results:
             return "ignored", _("The delivery holds no lead or contact event.")
-        notes = "\n".join(message for applied, message in results if not applied)
-        return ("done" if any(applied for applied, _msg in results) else "ignored"), notes
+        details = "\n".join(message for _applied, message in results)
+        return ("done" if any(applied for applied, _msg in results) else "ignored"), details
 
     def action_process_again(self):
         """Apply the deliveries again now (after fixing the stage map, say)."""
+        self.check_access("write")
         for event in self.sudo():
             event.write({"state": "pending", "attempts": 0, "reason": False})
             event._kommo_process()

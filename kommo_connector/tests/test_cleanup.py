@@ -59,6 +59,11 @@ class TestCleanup(KommoInboundCase):
             "what still needs attention, and what is recent, is kept",
         )
 
+    def test_the_daily_cron_cleans_up(self):
+        old = self.log_row(31)
+        self.env.ref("kommo_connector.ir_cron_kommo_cleanup").method_direct_trigger()
+        self.assertFalse(old.exists())
+
     def test_rows_go_in_batches_until_none_is_left(self):
         rows = [self.log_row(40) for _n in range(5)]
         self.assertEqual(self.cleanup(batch_size=2), 5)

@@ -73,6 +73,7 @@ class TestInboundLeadStage(KommoInboundCase):
         self.assertEqual(binding.kommo_stage_id.name, "Diagnóstico")
         note = self.kommo_notes(order)[-1]
         self.assertIn("stays New instead of Confirmed", note)
+        self.assertIn("stays New instead of Confirmed", event.reason)
         self.assertIn("Insufficient Quantity", note)
         log = self.inbound_logs(account)
         self.assertEqual((log.outcome, log.res_id), ("error", order.id))
@@ -212,4 +213,17 @@ class TestInboundEvents(KommoInboundCase):
             webhook_body(lead, self.stage(account, "Diagnóstico")),
             webhook_body(lead, self.stage(account, "Em reparo")),
         )
+        self.assertEqual(binding.kommo_stage_id.name, "Em reparo")
+
+
+@tagged("post_install", "-at_install")
+class TestInboundCron(KommoInboundCase):
+    def test_the_processing_cron_applies_pending_webhooks(self):
+        account = self.inbound_account()
+        _order, binding = self.bound_order(account)
+        event = self.receive(
+            account, webhook_body(binding.kommo_lead_id, self.stage(account, "Em reparo"))
+        )
+        self.env.ref("kommo_connector.ir_cron_kommo_process_webhooks").method_direct_trigger()
+        self.assertEqual(event.state, "done")
         self.assertEqual(binding.kommo_stage_id.name, "Em reparo")

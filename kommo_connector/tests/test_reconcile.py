@@ -28,6 +28,11 @@ class TestReconcile(KommoInboundCase):
         self.assertIn("Diagnóstico", self.kommo_notes(order)[-1])
         self.assertEqual(self.inbound_logs(account).operation, "reconcile_stage")
 
+    def test_the_reconciliation_cron_polls_connected_accounts(self):
+        account = self.inbound_account()
+        self.env.ref("kommo_connector.ir_cron_kommo_reconcile_leads").method_direct_trigger()
+        self.assertTrue(account.kommo_leads_polled_at)
+
     def test_reconciliation_reads_from_the_last_poll_minus_an_overlap(self):
         account = self.inbound_account()
         last_poll = fields.Datetime.now() - timedelta(hours=2)
