@@ -156,44 +156,55 @@ class KommoInbound(models.AbstractModel):
             )
         binding.write({"kommo_pipeline_id": pipeline_id, "kommo_status_id": status_id, **newer})
         account, order = binding.account_id, binding.repair_id
+        lines, error = self._follow_stage(account, order, pipeline_id, status_id)
+        order.message_post(body=Markup("<br/>").join(lines), subtype_xmlid="mail.mt_note")
+        self._log_inbound(account, f"{source}_stage", order, lead_id, error)
+        return True, " ".join(lines)
+
+    @api.model
+    def _follow_stage(self, account, order, pipeline_id, status_id):
+        """What the new stage means for the order: ``(lines to post, error or False)``."""
         lines = [
             _("Kommo: the lead moved to %s.", self._stage_text(account, pipeline_id, status_id))
         ]
-        error = False
         target = account.kommo_moves_repair_order and self.env[
             "kommo.stage.map"
         ]._repair_state_for_stage(account, pipeline_id, status_id)
-        if target and target != order.state:
-            before = self._state_label(order.state)
-            error = self._move_repair_order(order, target)
-            if error:
-                lines.append(
-                    _(
-                        "The repair order stays %(state)s instead of %(target)s: %(error)s",
-                        state=before,
-                        target=self._state_label(target),
-                        error=error,
-                    )
+        if not target or target == order.state:
+            return lines, False
+        before = self._state_label(order.state)
+        error = self._move_repair_order(order, target)
+        if error:
+            lines.append(
+                _(
+                    "The repair order stays %(state)s instead of %(target)s: %(error)s",
+                    state=before,
+                    target=self._state_label(target),
+                    error=error,
                 )
-            else:
-                lines.append(
-                    _(
-                        "Kommo moved the repair order from %(before)s to %(after)s.",
-                        before=before,
-                        after=self._state_label(order.state),
-                    )
+            )
+        else:
+            lines.append(
+                _(
+                    "Kommo moved the repair order from %(before)s to %(after)s.",
+                    before=before,
+                    after=self._state_label(order.state),
                 )
-        order.message_post(body=Markup("<br/>").join(lines), subtype_xmlid="mail.mt_note")
+            )
+        return lines, error
+
+    @api.model
+    def _log_inbound(self, account, operation, order, lead_id, error=False):
+        """One inbound sync log row for what Kommo's news did to ``order``."""
         self.env["kommo.sync.log"]._kommo_log(
             account,
-            f"{source}_stage",
+            operation,
             records=order,
             direction="inbound",
             kommo_id=str(lead_id),
             outcome="error" if error else "success",
             error_message=error or False,
         )
-        return True, " ".join(lines)
 
     @api.model
     def _move_repair_order(self, order, target):
@@ -243,13 +254,7 @@ class KommoInbound(models.AbstractModel):
             }
         )
         order.message_post(body=message, subtype_xmlid="mail.mt_note")
-        self.env["kommo.sync.log"]._kommo_log(
-            binding.account_id,
-            "webhook_lead_deleted",
-            records=order,
-            direction="inbound",
-            kommo_id=str(lead_id),
-        )
+        self._log_inbound(binding.account_id, "webhook_lead_deleted", order, lead_id)
         return True, message
 
     @api.model
