@@ -3,7 +3,6 @@ import secrets
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL
 
 from kommo_api import KommoError, normalize_host
 
@@ -20,7 +19,7 @@ from ..const import (
 ADMIN_ONLY = "base.group_system"
 
 
-def _new_webhook_secret():
+def _new_webhook_secret(_records=None):
     return secrets.token_urlsafe(24)
 
 
@@ -126,16 +125,14 @@ class KommoAccount(models.Model):
         help="When the reconciliation last read the leads changed in Kommo; the next read "
         "starts a little before.",
     )
+    kommo_contact_count = fields.Integer(
+        "Contacts in Kommo",
+        readonly=True,
+        copy=False,
+        help="How many contacts Kommo held when the push last read the contact list: it "
+        "chooses between reading the list and searching customer by customer.",
+    )
     sync_log_count = fields.Integer(compute="_compute_sync_log_count")
-
-    def init(self):
-        # The constraint below gives the friendly message; the index closes the race.
-        self.env.cr.execute(
-            SQL(
-                "CREATE UNIQUE INDEX IF NOT EXISTS kommo_account_one_active_per_company"
-                " ON kommo_account (company_id) WHERE active"
-            )
-        )
 
     @api.depends_context("company")
     def _compute_redirect_uri(self):

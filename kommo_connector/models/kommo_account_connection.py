@@ -210,14 +210,13 @@ class KommoAccount(models.Model):
         A failed connection attempt leaves a working connection alone; otherwise a refused
         token means reconnecting, anything else is an error.
         """
-        message = error if isinstance(error, str) else error.message
-        values = {"last_error": message}
-        if connecting:
-            if self.state != "connected":
-                values["state"] = "error"
-        elif isinstance(error, KommoTokenRevoked) or self.state == "needs_reconnect":
-            values["state"] = "needs_reconnect"
-        else:
+        revoked = isinstance(error, KommoTokenRevoked) or self.state == "needs_reconnect"
+        if not connecting and revoked:
+            if self.state != "needs_reconnect":  # else the token store said it already
+                self._kommo_mark_revoked(error)
+            return
+        values = {"last_error": error if isinstance(error, str) else error.message}
+        if not connecting or self.state != "connected":
             values["state"] = "error"
         self.write(values)
 
@@ -329,7 +328,9 @@ class KommoAccount(models.Model):
         self.message_post(body=_("Connected to the Kommo account %s.", self.kommo_account_name))
         try:
             with self.env.cr.savepoint():
-                self._kommo_discover(client)
+                self._kommo_discover(
+                    self._kommo_client(operation="discovery", token_store=store, host=host)
+                )
         except KommoError as exc:
             self.last_error = _(
                 "Connected, but reading the pipelines and fields failed: %s", exc.message

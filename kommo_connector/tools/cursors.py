@@ -43,11 +43,13 @@ def account_in_own_transaction(account):
 
 
 def _try_lock(cr, account_id):
-    """True once the row is locked here, False if another transaction holds it."""
+    """True once the row is locked here, False to try again in a new transaction."""
     query = SQL("SELECT id FROM kommo_account WHERE id = %s FOR NO KEY UPDATE NOWAIT", account_id)
     try:
         cr.execute(query, log_exceptions=False)
-    except psycopg2.errors.LockNotAvailable:
+    except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
+        # Held by another worker, or changed by one since this transaction's snapshot
+        # (REPEATABLE READ): a new transaction will see its commit.
         cr.rollback()
         return False
     return True

@@ -180,7 +180,7 @@ class LeadPush(PushRun):
 
     # -- sending ------------------------------------------------------------------------------
 
-    def _send(self, sends, call, record, what, keep_create_sent=False):
+    def _send(self, sends, call, record, refusal, keep_create_sent=False):
         """``call`` Kommo with the payloads of ``sends``, isolating the ones it refuses."""
         reported = set()
 
@@ -190,7 +190,7 @@ class LeadPush(PushRun):
 
         def on_rejected(send, issues, error):
             reason = explain_issues(send["payload"], issues, self.field_names()) or error.message
-            message = _("Kommo refused the %(what)s: %(reason)s", what=what, reason=reason)
+            message = refusal % reason
             values = {} if send["lead_id"] else {"create_sent_at": False}
             self.finish([(send["binding_id"], "error", message, values)])
             reported.add(send["binding_id"])
@@ -238,7 +238,7 @@ class LeadPush(PushRun):
                     sends,
                     self.client("push_leads").create_leads_complex,
                     self._record_created,
-                    _("lead"),
+                    _("Kommo refused the lead: %s"),
                 )
             self.flush_notes()
 
@@ -288,7 +288,7 @@ class LeadPush(PushRun):
                     changed,
                     self.client("update_leads").update_leads,
                     self._record_updated,
-                    _("lead"),
+                    _("Kommo refused the lead: %s"),
                 )
             self.flush_notes()
 
@@ -350,7 +350,7 @@ class LeadPush(PushRun):
                 chunk,
                 self.client("push_notes").add_lead_notes,
                 self._record_notes,
-                _("diagnosis note"),
+                _("Kommo refused the diagnosis note: %s"),
             )
 
     def _record_notes(self, env, sends, answer):

@@ -138,6 +138,8 @@ class PushRun:
 
     def claim(self, binding_ids=None):
         """Lock and lease the orders to push (the given ones, or the account's pending ones)."""
+        if binding_ids is not None and not binding_ids:
+            return []
         limit = len(binding_ids) if binding_ids else self.options["claim_limit"]
         items = self.in_transaction(self._claim, binding_ids, limit)
         self.open.update(item.binding_id for item in items)
@@ -345,7 +347,8 @@ class PushRun:
             binding.write(vals)
             if vals.get("sync_state") == "error":
                 self._tell_responsible(binding, vals["last_error"])
-            if outcome != "release":
+            if outcome != "release" and self.records is not None:
+                # Only a push of chosen orders reports back (memory stays flat in the cron).
                 self.results[binding_id] = (binding.sync_state, vals.get("last_error") or message)
             if outcome == "synced":
                 self.pushed += 1

@@ -13,10 +13,9 @@ ADVISORY_LOCK_NAMESPACE = 0x4B4F4D  # "KOM"
 class PgThrottle:
     """At most ``max_calls`` requests in any window of ``period`` seconds, per account.
 
-    Every worker records its sends in ``kommo_rate_slot`` under a transaction-scoped advisory
-    lock, with the database clock, so all processes share one log and one clock. Waiting
-    happens outside any transaction: a sleeping worker holds neither the lock nor a
-    connection.
+    Every worker records its sends in ``kommo_rate_slot`` under an advisory lock per account,
+    with the database clock, so all processes share one log and one clock. Waiting happens
+    outside any transaction: a sleeping worker holds neither the lock nor a connection.
     """
 
     def __init__(
@@ -46,39 +45,38 @@ class PgThrottle:
 
     def _try_reserve(self, key):
         """Record a send for ``key`` and return 0, or return how long to wait first."""
+        lock_key = SQL("%s, hashtext(%s)", ADVISORY_LOCK_NAMESPACE, key)
         with self._registry.cursor() as cr:
-            cr.execute(
-                SQL(
-                    "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
-                    ADVISORY_LOCK_NAMESPACE,
-                    key,
-                )
+            cr.execute(SQL("SELECT pg_advisory_lock(%s)", lock_key))
+            try:
+                # Odoo's transactions are REPEATABLE READ: the snapshot of the transaction
+                # that waited for the lock predates the previous holder's commit. Start a
+                # new one, now that the lock is held, to see every recorded send.
+                cr.commit()  # pylint: disable=invalid-commit
+                wait = self._reserve(cr, key)
+                cr.commit()  # pylint: disable=invalid-commit
+            except Exception:
+                cr.rollback()
+                raise
+            finally:
+                cr.execute(SQL("SELECT pg_advisory_unlock(%s)", lock_key))
+        return wait
+
+    def _reserve(self, cr, key):
+        cr.execute(SQL("SELECT extract(epoch FROM clock_timestamp())::float8"))
+        now = cr.fetchone()[0]
+        cr.execute(
+            SQL(
+                "DELETE FROM kommo_rate_slot WHERE key = %s AND sent_at <= %s",
+                key,
+                now - self.window,
             )
-            # Read the clock once the lock is held, so the recorded times are in lock order.
-            cr.execute(SQL("SELECT extract(epoch FROM clock_timestamp())::float8"))
-            now = cr.fetchone()[0]
-            cr.execute(
-                SQL(
-                    "DELETE FROM kommo_rate_slot WHERE key = %s AND sent_at <= %s",
-                    key,
-                    now - self.window,
-                )
-            )
-            cr.execute(
-                SQL(
-                    "SELECT count(*), min(sent_at) FROM kommo_rate_slot WHERE key = %s",
-                    key,
-                )
-            )
-            count, oldest = cr.fetchone()
-            if count < self.max_calls:
-                cr.execute(
-                    SQL(
-                        "INSERT INTO kommo_rate_slot (key, sent_at) VALUES (%s, %s)",
-                        key,
-                        now,
-                    )
-                )
-                return 0.0
-        # The floor keeps a worker from spinning on a rounding-sized remainder.
-        return max(oldest + self.window - now, 1e-3)
+        )
+        cr.execute(SQL("SELECT count(*), min(sent_at) FROM kommo_rate_slot WHERE key = %s", key))
+        count, oldest = cr.fetchone()
+        if count < self.max_calls:
+            cr.execute(SQL("INSERT INTO kommo_rate_slot (key, sent_at) VALUES (%s, %s)", key, now))
+            return 0.0
+        # The floor keeps a worker from spinning on a rounding-sized remainder; the ceiling
+        # keeps a clock step backwards from parking it.
+        return min(max(oldest + self.window - now, 1e-3), self.window)

@@ -1,0 +1,75 @@
+from odoo.tests import tagged
+
+from ..tools import PgThrottle
+from .common import KommoCase, KommoCommittedCase
+from .test_token_concurrency import run_workers
+
+
+class _WaitRequestedError(Exception):
+    """Raised by the fake sleep: the throttle asked to wait."""
+
+
+def _busiest_window(times, period=1.0):
+    """The largest number of requests that arrived within ``period`` seconds of each other."""
+    times = sorted(times)
+    return max(
+        sum(1 for later in times[index:] if later - first < period)
+        for index, first in enumerate(times)
+    )
+
+
+@tagged("post_install", "-at_install")
+class TestPgThrottle(KommoCase):
+    def throttle(self, waits):
+        def sleep(seconds):
+            waits.append(seconds)
+            raise _WaitRequestedError
+
+        return PgThrottle(self.registry, sleep=sleep)
+
+    def test_seven_requests_in_a_second_go_without_waiting(self):
+        waits = []
+        throttle = self.throttle(waits)
+        for _request in range(7):
+            throttle.acquire("acme.kommo.com")
+        self.assertEqual(waits, [])
+
+    def test_the_eighth_request_waits_for_the_first_to_leave_the_window(self):
+        waits = []
+        throttle = self.throttle(waits)
+        for _request in range(7):
+            throttle.acquire("acme.kommo.com")
+        with self.assertRaises(_WaitRequestedError):
+            throttle.acquire("acme.kommo.com")
+        self.assertEqual(len(waits), 1)
+        self.assertGreater(waits[0], 0)
+        self.assertLessEqual(waits[0], throttle.window)
+
+    def test_another_account_is_not_held_up(self):
+        waits = []
+        throttle = self.throttle(waits)
+        for _request in range(7):
+            throttle.acquire("acme.kommo.com")
+        throttle.acquire("other.kommo.com")
+        self.assertEqual(waits, [])
+
+
+@tagged("post_install", "-at_install")
+class TestThrottleAcrossWorkers(KommoCommittedCase):
+    def test_two_workers_never_send_more_than_seven_requests_in_a_second(self):
+        account_id = self.committed_account()
+        self.emu.clear_log()
+
+        def read_account_twelve_times():
+            def work(account):
+                client = account._kommo_client()
+                return [client.get_account()["id"] for _call in range(12)]
+
+            return self.in_worker(account_id, work)
+
+        _results, errors = run_workers(2, read_account_twelve_times)
+        self.assertEqual(errors, [])
+        calls = self.emu.calls("GET", "/api/v4/account")
+        self.assertEqual(len(calls), 24)
+        self.assertEqual({call.status for call in calls}, {200})
+        self.assertLessEqual(_busiest_window([call.time for call in calls]), 7)
