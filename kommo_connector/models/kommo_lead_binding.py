@@ -139,13 +139,13 @@ class KommoLeadBinding(models.Model):
         """The bindings of ``orders`` in their company's active Kommo account, created when
         missing (orders of a company without an account get none)."""
         bindings = self.browse()
-        orders_by_account = {}
-        for order in orders:
-            account = self.env["kommo.account"]._kommo_for_company(order.company_id)
-            if account:
-                orders_by_account.setdefault(account, self.env["repair.order"])
-                orders_by_account[account] |= order
-        for account, account_orders in orders_by_account.items():
+        for company in orders.company_id:
+            account = self.env["kommo.account"]._kommo_for_company(company)
+            if not account:
+                continue
+            account_orders = orders.filtered(
+                lambda order, company=company: order.company_id == company
+            )
             existing = self.search(
                 [("account_id", "=", account.id), ("repair_id", "in", account_orders.ids)]
             )

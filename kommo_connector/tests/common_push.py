@@ -5,6 +5,7 @@ import itertools
 from datetime import timedelta
 
 from odoo import Command, fields
+from odoo.tests import new_test_user
 
 from kommo_api.testing import KommoEmulator
 
@@ -21,13 +22,9 @@ STATUS_OPTIONS = {
 }
 
 
-class KommoPushCase(KommoCase):
-    @classmethod
-    def _request_handler(cls, s, r, /, **kw):
-        # Odoo's test guard compares the timeout with a number; kommo_api sends (connect, read).
-        if isinstance(kw.get("timeout"), tuple):
-            kw["timeout"] = max(kw["timeout"])
-        return super()._request_handler(s, r, **kw)
+class KommoPushMixin:
+    """For a TransactionCase (KommoPushCase) or an HttpCase, with KommoEmulatorMixin: both run
+    the push in the test's transaction (the registry is in test mode)."""
 
     @classmethod
     def setUpClass(cls):
@@ -39,8 +36,9 @@ class KommoPushCase(KommoCase):
         cls.push_cron = cls.env.ref("kommo_connector.ir_cron_kommo_push")
 
     def setUp(self):
-        super().setUp()
+        # A fresh Kommo per test (with its 7 requests/s limit): no lead of another test.
         self.emu = self.start_emulator()
+        super().setUp()
         self.account = self.connected_account(self.emu)
 
     # -- Kommo side ---------------------------------------------------------------------------
@@ -171,20 +169,16 @@ class KommoPushCase(KommoCase):
         return self.env["kommo.lead.binding"].search([("repair_id", "in", orders.ids)])
 
     def kommo_user(self, login="kommo_user", company=None):
+        """A repair user who may sync with Kommo (password: the login)."""
         company = company or self.env.company
-        return self.env["res.users"].create(
-            {
-                "name": login,
-                "login": login,
-                "company_id": company.id,
-                "company_ids": [Command.set(company.ids)],
-                "groups_id": [
-                    Command.set(
-                        [
-                            self.env.ref("stock.group_stock_user").id,
-                            self.env.ref("kommo_connector.group_kommo_user").id,
-                        ]
-                    )
-                ],
-            }
+        return new_test_user(
+            self.env,
+            login=login,
+            groups="stock.group_stock_user,kommo_connector.group_kommo_user",
+            company_id=company.id,
+            company_ids=[Command.set(company.ids)],
         )
+
+
+class KommoPushCase(KommoPushMixin, KommoCase):
+    pass

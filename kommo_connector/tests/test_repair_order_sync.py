@@ -1,5 +1,5 @@
 from odoo.exceptions import AccessError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from .common_push import KommoPushCase
 
@@ -160,15 +160,23 @@ class TestSyncKommoButton(KommoPushCase):
         self.assertIn("Reconnect Kommo.", notice["message"])
         self.assertFalse(self.emu.log)
 
+    def repair_only_user(self):
+        return new_test_user(self.env, login="repair_only", groups="stock.group_stock_user")
+
+    def form_arch(self, user):
+        views = self.env["repair.order"].with_user(user).get_views([(False, "form")])
+        return views["views"]["form"]["arch"]
+
     def test_only_kommo_users_may_press_the_button(self):
         order = self.repair_order(self.partner)
-        repair_user = self.env["res.users"].create(
-            {
-                "name": "Repair only",
-                "login": "repair_only",
-                "groups_id": [(6, 0, [self.env.ref("stock.group_stock_user").id])],
-            }
-        )
         with self.assertRaises(AccessError):
-            order.with_user(repair_user).action_kommo_sync()
+            order.with_user(self.repair_only_user()).action_kommo_sync()
         self.assertFalse(self.emu.log)
+
+    def test_the_form_shows_the_button_and_the_kommo_tab_to_kommo_users_only(self):
+        kommo_form = self.form_arch(self.user)
+        self.assertIn('name="action_kommo_sync"', kommo_form)
+        self.assertIn('name="kommo_sync_state"', kommo_form)
+        repair_form = self.form_arch(self.repair_only_user())
+        self.assertNotIn("action_kommo_sync", repair_form)
+        self.assertNotIn("kommo_sync_state", repair_form)
