@@ -14,6 +14,7 @@
         "security/kommo_mapping_security.xml",
         "data/ir_cron.xml",
         "data/ir_cron_inbound.xml",
+        "data/ir_cron_push.xml",
         "views/kommo_pipeline_views.xml",
         "views/kommo_custom_field_views.xml",
         "views/kommo_field_map_views.xml",
@@ -22,6 +23,9 @@
         "views/kommo_sync_log_views.xml",
         "views/res_config_settings_views.xml",
         "views/kommo_webhook_event_views.xml",
+        "views/kommo_lead_binding_views.xml",
+        "views/repair_order_views.xml",
+        "views/res_partner_views.xml",
         "views/menus.xml",
     ],
     "assets": {

@@ -11,5 +11,10 @@ from . import kommo_custom_field_enum
 from . import kommo_field_map
 from . import kommo_field_map_value
 from . import kommo_stage_map
+from . import kommo_lead_binding
+from . import kommo_contact_binding
+from . import kommo_push
+from . import repair_order
+from . import res_partner
 from . import kommo_inbound
 from . import kommo_webhook_event
