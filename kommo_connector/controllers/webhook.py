@@ -83,12 +83,9 @@ class KommoWebhookController(http.Controller):
                 remote_addr,
             )
             return self._kommo_answer(403, "Forbidden")
-        with request.env.cr.savepoint():
-            stored = events._kommo_store(
-                account, delivery, self._kommo_body_text(body), fingerprint, remote_addr
-            )
-        if stored:
-            events._kommo_trigger_processing()
+        events._kommo_receive(
+            account, delivery, self._kommo_body_text(body), fingerprint, remote_addr
+        )
         return self._kommo_answer(200, "OK")
 
     def _kommo_body(self):

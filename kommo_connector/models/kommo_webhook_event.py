@@ -1,7 +1,9 @@
 import logging
+import time
 from datetime import timedelta
 
 from odoo import _, api, fields, models
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL, consteq
 
 from kommo_api import WebhookParseError, parse_webhook
@@ -16,6 +18,8 @@ MAX_ATTEMPTS = 3
 # Events applied per cron run; the cron runs again at once while some are left.
 PROCESS_BATCH_SIZE = 200
 CLEANUP_BATCH_SIZE = 1000
+# Transactions tried to store one delivery when concurrent ones get in the way.
+STORE_ATTEMPTS = 3
 SUMMARY_MAX_CHARS = 250
 
 
@@ -88,6 +92,31 @@ class KommoWebhookEvent(models.Model):
         return accounts.filtered(lambda account: consteq(account.webhook_secret, secret))[:1]
 
     @api.model
+    def _kommo_receive(self, account, delivery, body, fingerprint, remote_addr=None):
+        """Store a delivery in a transaction of its own, committed before Kommo gets its
+        answer, and trigger its processing. Returns whether it was new.
+
+        Odoo's transactions are REPEATABLE READ: when another worker stores the same
+        delivery (or changes the account) at the same moment, the insert fails with a
+        serialisation error; a new transaction then sees the other's row.
+        """
+        for attempt in range(1, STORE_ATTEMPTS + 1):
+            try:
+                with self.env.registry.cursor() as cr:
+                    events = self.with_env(self.env(cr=cr))
+                    stored = events._kommo_store(
+                        account.with_env(events.env), delivery, body, fingerprint, remote_addr
+                    )
+                    if stored:
+                        events._kommo_trigger_processing()
+                    return bool(stored)
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                if attempt == STORE_ATTEMPTS:
+                    raise
+                time.sleep(0.05 * attempt)
+        return False
+
+    @api.model
     def _kommo_store(self, account, delivery, body, fingerprint, remote_addr=None):
         """Store a parsed delivery unless the account already has it; returns the new event,
         or an empty recordset for a duplicate.
@@ -123,7 +152,8 @@ class KommoWebhookEvent(models.Model):
                 summary=labels or _("(no event)"),
                 count=len(delivery.events),
                 uid=self.env.uid,
-            )
+            ),
+            log_exceptions=False,  # a concurrent duplicate is expected, see _kommo_receive
         )
         row = self.env.cr.fetchone()
         return self.browse(row[0] if row else ())
