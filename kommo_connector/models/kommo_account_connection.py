@@ -165,8 +165,10 @@ class KommoAccount(models.Model):
             "an administrator clicks Connect again.",
             error.message,
         )
-        was_flagged = self.state == "needs_reconnect"
-        self.sudo().write(
+        # Whoever hit the refusal (a repair user's sync, a cron), the account records it.
+        account = self.sudo()
+        was_flagged = account.state == "needs_reconnect"
+        account.write(
             {
                 "state": "needs_reconnect",
                 "last_error": message,
@@ -176,7 +178,7 @@ class KommoAccount(models.Model):
             }
         )
         if not was_flagged:
-            self._kommo_ask_for_reconnection(message)
+            account._kommo_ask_for_reconnection(message)
 
     def _kommo_ask_for_reconnection(self, message):
         todo = self.env.ref("mail.mail_activity_data_todo")
@@ -218,7 +220,7 @@ class KommoAccount(models.Model):
         values = {"last_error": error if isinstance(error, str) else error.message}
         if not connecting or self.state != "connected":
             values["state"] = "error"
-        self.write(values)
+        self.sudo().write(values)
 
     def _kommo_oauth_refused(self, error):
         """Kommo sent the administrator back without a code (``error=...``)."""

@@ -1,11 +1,12 @@
+import unittest
 from datetime import timedelta
 
 from odoo import fields
 from odoo.tests import tagged
 
-from kommo_api import OAuthApp
+from kommo_api import KommoTokenRevoked, OAuthApp
 
-from .common import KommoCase
+from .common import KommoCase, kommo_user
 
 
 @tagged("post_install", "-at_install")
@@ -72,6 +73,18 @@ class TestTokenRefresh(KommoCase):
             account.activity_ids.filtered(lambda act: act.summary == "Reconnect Kommo").user_id,
             responsible,
         )
+
+    def test_a_repair_users_sync_that_meets_a_revoked_connection_flags_it(self):
+        account = self.create_account(token_expires_at=fields.Datetime.now() - timedelta(hours=1))
+        self.spend_refresh_token(account)
+        client = account.with_user(kommo_user(self.env))._kommo_client(operation="push_leads")
+        # Odoo's assertRaises rolls back to a savepoint, undoing what the connector committed
+        # in its own transaction (here nested in the test's): unittest's keeps it.
+        with unittest.TestCase.assertRaises(self, KommoTokenRevoked):
+            client.get_account()
+        account.invalidate_recordset()
+        self.assertEqual(account.state, "needs_reconnect")
+        self.assertIn(self.admin, account.activity_ids.user_id)
 
     def test_a_revoked_connection_stops_calling_kommo(self):
         account = self.create_account(token_expires_at=fields.Datetime.now() - timedelta(hours=1))
