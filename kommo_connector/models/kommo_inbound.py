@@ -16,6 +16,8 @@ from odoo.exceptions import UserError, ValidationError
 
 from kommo_api import EventType, KommoError
 
+from ..tools.cursors import account_in_own_transaction
+
 _logger = logging.getLogger(__name__)
 
 # The way the repair module's buttons take an order forward, and the button that reaches
@@ -329,7 +331,14 @@ class KommoInbound(models.AbstractModel):
                 if commit:
                     self.env.cr.commit()  # pylint: disable=invalid-commit
         applied += self._reconcile_leads(account, page)
-        account.kommo_leads_polled_at = started
+        if commit:
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+        # A token refresh during the poll updated the account row in a transaction of its
+        # own: writing the mark in this (older) transaction would fail to serialise.
+        account.flush_recordset()
+        with account_in_own_transaction(account) as own_account:
+            own_account.kommo_leads_polled_at = started
+        account.invalidate_recordset(["kommo_leads_polled_at"])
         return applied
 
     @api.model

@@ -4,6 +4,7 @@ from odoo import fields
 from odoo.tests import tagged
 
 from ..models.kommo_inbound import RECONCILE_OVERLAP, unix_time
+from .common import KommoCommittedCase
 from .common_inbound import KommoInboundCase
 
 
@@ -83,3 +84,16 @@ class TestReconcile(KommoInboundCase):
         self.reconcile()
         self.assertFalse(self.lead_reads())
         self.assertFalse(account.kommo_leads_polled_at)
+
+
+@tagged("post_install", "-at_install")
+class TestReconcileAcrossWorkers(KommoCommittedCase):
+    def test_a_token_renewed_during_the_poll_does_not_lose_the_mark(self):
+        expired = fields.Datetime.now() - timedelta(hours=1)
+        account_id = self.committed_account(token_expires_at=expired)
+        self.in_worker(
+            account_id, lambda account: account.env["kommo.inbound"]._reconcile_account(account)
+        )
+        self.assertEqual(len(self.token_calls("refresh_token")), 1)
+        polled_at = self.in_worker(account_id, lambda account: account.kommo_leads_polled_at)
+        self.assertTrue(polled_at)
