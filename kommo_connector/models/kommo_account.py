@@ -264,11 +264,19 @@ class KommoAccount(models.Model):
         self.ensure_one()
         client = self._kommo_client(operation="create_fields")
         try:
-            self.env["kommo.field.map"]._kommo_create_missing_fields(self, client)
+            created = self.env["kommo.field.map"]._kommo_create_missing_fields(self, client)
         except KommoError as exc:
             raise UserError(_("Could not create the fields in Kommo: %s", exc.message)) from exc
+        if not created:
+            return self._kommo_notification(
+                _("Kommo fields"), _("Kommo already has every field the map needs.")
+            )
         return self._kommo_notification(
-            _("Kommo fields"), _("The missing fields now exist in Kommo and are mapped.")
+            _("Kommo fields"),
+            _(
+                "Created in Kommo and mapped: %s.",
+                ", ".join(created.custom_field_id.mapped("name")),
+            ),
         )
 
     def action_register_webhook(self):

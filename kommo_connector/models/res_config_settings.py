@@ -31,14 +31,7 @@ class ResConfigSettings(models.TransientModel):
         return account
 
     def action_kommo_open_account(self):
-        account = self._kommo_ensure_account()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "kommo.account",
-            "res_id": account.id,
-            "view_mode": "form",
-            "target": "current",
-        }
+        return self._kommo_account_form(self._kommo_ensure_account())
 
     def action_kommo_connect(self):
         """Start the connection right away when the account is set up, else open it."""
@@ -46,4 +39,13 @@ class ResConfigSettings(models.TransientModel):
         ready = account.sudo().client_id and account.sudo().client_secret
         if account.auth_mode == "oauth" and ready:
             return account.action_connect()
-        return self.action_kommo_open_account()
+        return self._kommo_account_form(account)
+
+    def _kommo_account_form(self, account):
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "kommo.account",
+            "res_id": account.id,
+            "view_mode": "form",
+            "target": "current",
+        }

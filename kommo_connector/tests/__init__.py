@@ -1,4 +1,5 @@
 from . import test_account
+from . import test_account_metadata
 from . import test_account_webhook
 from . import test_discovery
 from . import test_field_map

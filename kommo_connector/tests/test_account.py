@@ -29,3 +29,32 @@ class TestKommoAccountRules(TransactionCase):
         self.assertTrue(first.webhook_secret)
         self.assertNotEqual(first.webhook_secret, second.webhook_secret)
         self.assertIn(first.webhook_secret, first.webhook_url)
+
+
+@tagged("post_install", "-at_install")
+class TestKommoSettings(TransactionCase):
+    def settings(self):
+        return self.env["res.config.settings"].create({})
+
+    def test_open_account_creates_the_companys_account_once(self):
+        first = self.settings().action_kommo_open_account()
+        second = self.settings().action_kommo_open_account()
+        account = self.env["kommo.account"].browse(first["res_id"])
+        self.assertEqual(account.company_id, self.env.company)
+        self.assertEqual(second["res_id"], account.id)
+
+    def test_connect_opens_the_form_while_the_integration_is_not_filled_in(self):
+        action = self.settings().action_kommo_connect()
+        self.assertEqual((action["res_model"], action["view_mode"]), ("kommo.account", "form"))
+
+    def test_connect_goes_to_kommo_once_the_integration_is_filled_in(self):
+        self.env["kommo.account"].create(
+            {"name": "Kommo", "client_id": "integration", "client_secret": "secret"}
+        )
+        action = self.settings().action_kommo_connect()
+        self.assertEqual(action["type"], "ir.actions.act_url")
+        self.assertTrue(action["url"].startswith("https://www.kommo.com/oauth?"))
+
+    def test_the_settings_show_the_state_of_the_companys_account(self):
+        self.env["kommo.account"].create({"name": "Kommo"})
+        self.assertEqual(self.settings().kommo_account_state, "not_connected")
