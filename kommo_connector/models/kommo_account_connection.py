@@ -43,7 +43,12 @@ class KommoAccount(models.Model):
 
     def _kommo_client(self, operation=None, records=None, token_store=None, host=None):
         """A ``kommo_api.KommoClient`` for this account: tokens from the account row, the
-        throttle shared by all workers, and every exchange written to the sync log."""
+        throttle shared by all workers, and every exchange written to the sync log.
+
+        A token refresh locks and updates the account row in a transaction of its own, so
+        the calling transaction must not have written the account before its calls to
+        Kommo (the refresh would wait for it); writing it after them is fine (Odoo retries
+        the rare request whose snapshot predates a refresh)."""
         self.ensure_one()
         account = self.sudo()
         host = host or account.host

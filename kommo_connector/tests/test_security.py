@@ -50,6 +50,17 @@ class TestSecretsAreAdminOnly(TransactionCase):
             with self.subTest(field=field), self.assertRaises(AccessError):
                 account.read([field])
 
+    def test_the_account_form_of_a_repair_user_holds_no_secret_field(self):
+        views = (
+            self.env["kommo.account"]
+            .with_user(self.repair_user)
+            .get_views([(False, "form"), (False, "list")])
+        )
+        form = views["views"]["form"]["arch"]
+        self.assertIn('name="state"', form)
+        for field in SECRET_FIELDS:
+            self.assertNotIn(f'name="{field}"', form)
+
     def test_a_kommo_manager_who_is_not_an_admin_cannot_read_secrets_either(self):
         with self.assertRaises(AccessError):
             self.account.with_user(self.manager).read(["access_token"])
