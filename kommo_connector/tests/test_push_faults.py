@@ -1,6 +1,7 @@
 from odoo import fields
 from odoo.tests import tagged
 
+from ..tools import push_leads
 from .common_push import KommoPushCase
 
 COMPLEX = "/api/v4/leads/complex"
@@ -54,8 +55,15 @@ class TestPushFaults(KommoPushCase):
         )
         self.assert_one_synced_lead()
 
-    def test_a_rate_limited_creation_is_sent_again_later(self):
+    def test_a_rate_limited_creation_is_sent_again_after_a_pause(self):
         self.emu.faults.inject("429", method="POST", path=COMPLEX)
+        self.push()
+        self.assertEqual([call.status for call in self.lead_creations()], [429, 200])
+        self.assert_one_synced_lead()
+
+    def test_a_creation_still_rate_limited_after_the_pauses_is_sent_again_later(self):
+        self.patch(push_leads, "RATE_LIMIT_PAUSES", (0.0, 0.0, 0.0))
+        self.emu.faults.inject("429", count=4, method="POST", path=COMPLEX)
         self.push()
         self.assert_waits_for_a_retry()
         self.assertFalse(self.binding(self.order).create_sent_at, "a 429 was not applied")

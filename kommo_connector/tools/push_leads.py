@@ -6,13 +6,14 @@ creation is sent, and an order whose creation had no answer is first looked up i
 its reference (which starts the lead's name, and fills the order number field when mapped).
 """
 
+import time
 from collections import deque
 from datetime import datetime, timezone
 from itertools import islice
 
 from odoo import _, fields
 
-from kommo_api import KommoError, KommoUnexpectedResponse
+from kommo_api import KommoError, KommoRateLimited, KommoUnexpectedResponse
 
 from .batches import send_isolating_invalid
 from .lead_payload import (
@@ -23,13 +24,27 @@ from .lead_payload import (
     lead_values,
     names_order,
 )
+from .push_contacts import PushContacts
 from .push_run import PushRun, RunStopped
 
 # Leads a lookup by order reference reads at most (more would not be a match anyway).
 LOOKUP_MAX_LEADS = 50
+# A write Kommo refused with 429 was not applied: it is sent again after a pause (seconds,
+# one per attempt) instead of waiting for the next push.
+RATE_LIMIT_PAUSES = (1.0, 2.0, 4.0)
 
 
-class LeadPush(PushRun):
+def call_despite_rate_limit(call, payloads, sleep=time.sleep):
+    """``call(payloads)``, again after a pause when Kommo answers 429 (nothing was applied)."""
+    for pause in RATE_LIMIT_PAUSES:
+        try:
+            return call(payloads)
+        except KommoRateLimited:
+            sleep(pause)
+    return call(payloads)
+
+
+class LeadPush(PushContacts, PushRun):
     def execute(self, binding_ids=None):
         items = self.claim(binding_ids)
         try:
@@ -197,7 +212,7 @@ class LeadPush(PushRun):
 
         try:
             send_isolating_invalid(
-                lambda part: call([send["payload"] for send in part]),
+                lambda part: call_despite_rate_limit(call, [send["payload"] for send in part]),
                 sends,
                 lambda send: send["payload"]["request_id"],
                 on_sent,

@@ -7,10 +7,10 @@ push the same order and a crashed worker's claim expires), the reading of a batc
 the orders are not committed yet (created in the caller's own transaction), everything runs
 in the caller's transaction instead.
 
-The calls themselves (leads, notes) are in ``push_leads.py``.
+The customers are found in ``push_contacts.py``, the leads and notes sent in
+``push_leads.py``.
 """
 
-import logging
 import time
 from collections import namedtuple
 from contextlib import contextmanager
@@ -24,18 +24,13 @@ from odoo.tools import SQL
 from kommo_api import (
     KommoAuthError,
     KommoBlocked,
-    KommoError,
     KommoForbidden,
     KommoPaymentRequired,
     KommoTokenRevoked,
 )
 
-from .contact_matcher import ContactMatcher, WantedContact
 from .cursors import account_in_own_transaction
-from .lead_payload import partner_emails, partner_phones
 from .token_store import OdooTokenStore
-
-_logger = logging.getLogger(__name__)
 
 TRANSACTION_ATTEMPTS = 4
 LOCK_TIMEOUT = "3s"
@@ -43,7 +38,6 @@ LOCK_TIMEOUT = "3s"
 RETRY_DELAYS_MINUTES = (1, 5, 15, 60, 240)
 # A claim lasts the lease plus this much per order claimed.
 LEASE_SECONDS_PER_ORDER = 0.2
-PARTNER_READ_CHUNK = 1000
 
 WorkItem = namedtuple("WorkItem", "binding_id lead_id unknown_create partner_id")
 
@@ -204,80 +198,6 @@ class PushRun:
             return env.cr.fetchone()[0]
 
         return self.in_transaction(count)
-
-    # -- contacts -----------------------------------------------------------------------------
-
-    def resolve_contacts(self, items):
-        """Find the Kommo contact of every customer of ``items`` that has none yet; those
-        Kommo does not have are remembered as absent (created with their lead)."""
-        partner_ids = {item.partner_id for item in items if item.partner_id}
-        partner_ids -= set(self.contact_ids) | self.absent
-        if not partner_ids:
-            return
-        bound = self.in_transaction(
-            lambda env: env["kommo.contact.binding"]._kommo_contact_ids(self.account, partner_ids)
-        )
-        self.contact_ids.update(bound)
-        missing = partner_ids - set(bound)
-        if not missing:
-            return
-        wanted = self.in_transaction(self._wanted_contacts, sorted(missing))
-        searchable = {item.key for item in wanted if item.phones or item.emails}
-        self.absent |= missing - searchable
-        lister, searcher = self.client("contact_list"), self.client("contact_search")
-        matcher = ContactMatcher(
-            lambda: lister.iter_contacts(limit=250),
-            searcher.search_contacts,
-            self.region,
-            estimated_count=self.account.kommo_contact_count,
-        )
-        try:
-            result = matcher.match(wanted)
-        except KommoError as error:
-            concerned = [item.binding_id for item in items if item.partner_id in searchable]
-            self.fail(concerned, error)
-            return
-        self.in_transaction(
-            lambda env: env["kommo.contact.binding"]._kommo_bind(self.account, result.found)
-        )
-        self.contact_ids.update(result.found)
-        self.absent |= result.absent
-        if result.pages_read:
-            self._remember_contact_count(result)
-
-    def _wanted_contacts(self, env, partner_ids):
-        wanted = []
-        for start in range(0, len(partner_ids), PARTNER_READ_CHUNK):
-            partners = env["res.partner"].browse(partner_ids[start : start + PARTNER_READ_CHUNK])
-            for partner in partners:
-                wanted.append(
-                    WantedContact(
-                        partner.id, partner_phones(partner, self.region), partner_emails(partner)
-                    )
-                )
-            partners.invalidate_recordset()
-        return wanted
-
-    def _remember_contact_count(self, result):
-        """Keep the length of Kommo's contact list for the next run's choice (a lower bound
-        when the list was not read to its end)."""
-        count = result.contacts_seen
-        if not result.list_complete:
-            count = max(count, self.account.kommo_contact_count)
-        try:
-            with account_in_own_transaction(self.account) as account:
-                # Another worker saving its count at the same moment is fine: skip ours.
-                account.env.cr.execute(
-                    SQL(
-                        "UPDATE kommo_account SET kommo_contact_count = %s WHERE id = %s",
-                        count,
-                        account.id,
-                    ),
-                    log_exceptions=False,
-                )
-        except psycopg2.Error:
-            _logger.info("Kommo account %s: contact count not saved", self.account.id)
-        self.account.invalidate_recordset(["kommo_contact_count"])
 
     # -- outcomes -----------------------------------------------------------------------------
 
