@@ -1,5 +1,6 @@
-from odoo.tests import tagged
+from odoo.tests import BaseCase, tagged
 
+from ..tools.contact_matcher import PAGE_SIZE, ContactMatcher, WantedContact
 from .common_push import KommoPushCase
 
 
@@ -95,3 +96,51 @@ class TestContactMatching(KommoPushCase):
         self.push()
         self.assertFalse(self.emu.calls("GET", "/api/v4/contacts"))
         self.assertEqual(self.linked_contact(order), self.demo_contact("Maria Silva")["id"])
+
+
+@tagged("post_install", "-at_install")
+class TestListOrSearch(BaseCase):
+    """The choice between reading Kommo's contact list and searching customer by customer."""
+
+    def matcher(self, contact_count, estimate=None):
+        self.pages = []
+        self.queries = []
+
+        def list_contacts():
+            for index in range(contact_count):
+                if index % PAGE_SIZE == 0:
+                    self.pages.append(index // PAGE_SIZE + 1)
+                yield {"id": index + 1, "custom_fields_values": None}
+
+        def search(query):
+            self.queries.append(query)
+            return []
+
+        return ContactMatcher(list_contacts, search, "BR", estimated_count=estimate)
+
+    def wanted(self, count):
+        return [WantedContact(index, (f"+55119{80000000 + index:08d}",)) for index in range(count)]
+
+    def test_a_long_list_is_searched_when_its_estimate_says_so(self):
+        result = self.matcher(50_000, estimate=50_000).match(self.wanted(3))
+        self.assertEqual(self.pages, [])
+        self.assertEqual(len(self.queries), 6)  # two search keys per phone
+        self.assertEqual(result.absent, {0, 1, 2})
+
+    def test_a_short_list_is_read_once_instead_of_searching(self):
+        result = self.matcher(400, estimate=400).match(self.wanted(3))
+        self.assertEqual(self.pages, [1, 2])
+        self.assertEqual(self.queries, [])
+        self.assertTrue(result.list_complete)
+        self.assertEqual(result.contacts_seen, 400)
+
+    def test_without_estimate_reading_stops_once_it_costs_more_than_searching(self):
+        result = self.matcher(50_000).match(self.wanted(2))  # 4 searches at most
+        self.assertEqual(self.pages, [1, 2, 3, 4, 5])
+        self.assertEqual(len(self.queries), 4)
+        self.assertFalse(result.list_complete)
+
+    def test_a_list_outgrowing_a_stale_estimate_is_not_read_to_its_end(self):
+        self.matcher(50_000, estimate=10).match(self.wanted(1))  # 2 searches at most
+        self.assertEqual(self.pages, [1, 2, 3])
+        self.assertEqual(len(self.queries), 2)

@@ -8,11 +8,13 @@ Two ways, chosen per run by the calls each needs:
 * reading the whole contact list, 250 a page, against a compact index of only the wanted
   phones and e-mails (memory: the index, plus one page).
 
-With an estimate of the list's length (from a previous complete read) the cheaper way is
-chosen up front; without one the list is read while the pages read so far are fewer than the
-searches still needed, and the rest is searched (a ski-rental rule: at most about twice the
-cheaper way's calls). Kommo's search matches substrings, so every hit is confirmed by
-normalising the contact's own PHONE values with the account's phone region.
+With an estimate of the list's length (from a previous read) the cheaper way is chosen up
+front; without one, or once the list outgrows it, the list is read while the pages read so far
+are fewer than the searches still needed, and the rest is searched (a ski-rental rule: at most
+about twice the cheaper way's calls).
+
+Kommo's search matches substrings, so every hit is confirmed by normalising the contact's own
+PHONE values with the account's phone region.
 """
 
 import math
@@ -104,9 +106,11 @@ class ContactMatcher:
     def _keep_reading(self, pages_read, searches_left):
         if searches_left <= 0:
             return False
-        if self.estimated_count is not None:
-            pages_left = max(math.ceil(self.estimated_count / self.page_size) - pages_read, 1)
+        estimated_pages = math.ceil((self.estimated_count or 0) / self.page_size)
+        if pages_read < estimated_pages:
+            pages_left = estimated_pages - pages_read
         else:
+            # No estimate, or the list outgrew it: assume as many pages again as read so far.
             pages_left = max(pages_read, 1)
         return pages_left <= searches_left
 
