@@ -144,7 +144,7 @@ class LeadPush(PushContacts, PushRun):
                 "partner_id": partner.id,
                 "contact_id": contact_id,
                 "update_values": update_values,
-                "stage": stage and (stage.pipeline_id.kommo_id, stage.kommo_id),
+                "stage": (stage.pipeline_id.kommo_id, stage.kommo_id) if stage else None,
                 "note": diagnosis_text(order),
                 # A new lead has no note yet, whatever an earlier (deleted) lead had.
                 "note_hash": False if creating else binding.note_hash,
