@@ -111,7 +111,8 @@ def _checked(server: PgServer) -> PgServer:
         server.connect().close()
     except Exception as exc:
         server.shutdown()
-        raise PostgresUnavailableError(f"cannot connect to {server.description}: {exc}") from exc
+        detail = " ".join(str(exc).split())  # libpq's message spans lines
+        raise PostgresUnavailableError(f"cannot connect to {server.description}: {detail}") from exc
     say(f"PostgreSQL: {server.description}")
     return server
 

@@ -15,6 +15,7 @@ import argparse
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -32,7 +33,14 @@ from odoo_env import (
     say,
     write_odoo_config,
 )
-from odoo_pg import MODES, PgServer, drop_database, module_state, start_postgres
+from odoo_pg import (
+    MODES,
+    PgServer,
+    PostgresUnavailableError,
+    drop_database,
+    module_state,
+    start_postgres,
+)
 from odoo_proc import OdooLogEcho, Services, free_port, raise_on_sigterm, run_logged, tail
 
 ADDON = "kommo_connector"
@@ -139,8 +147,12 @@ def main(argv: list[str] | None = None) -> int:
     say(f"Odoo {tree.version_label} ({tree.found_by}): {tree.root}")
     started = time.monotonic()
     summary: list[str] = []
-    with Services() as services:
-        ok = run_suite(tree, args, services, summary)
+    try:
+        with Services() as services:
+            ok = run_suite(tree, args, services, summary)
+    except (PostgresUnavailableError, subprocess.CalledProcessError) as exc:
+        say(f"*** ODOO SUITE FAILED: {exc} ***")
+        return 1
     verdict = "PASSED" if ok else "FAILED"
     say(f"*** ODOO SUITE {verdict} in {time.monotonic() - started:.0f} s ***")
     for line in summary:  # last, where CI looks for the closing count line

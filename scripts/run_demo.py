@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -31,7 +32,15 @@ from odoo_env import (
     say,
     write_odoo_config,
 )
-from odoo_pg import MODES, PgServer, database_exists, drop_database, module_state, start_postgres
+from odoo_pg import (
+    MODES,
+    PgServer,
+    PostgresUnavailableError,
+    database_exists,
+    drop_database,
+    module_state,
+    start_postgres,
+)
 from odoo_proc import Services, port_in_use, raise_on_sigterm, run_logged, tail, wait_for_http
 from run_demo_kommo import (
     EmulatorInfo,
@@ -127,7 +136,13 @@ def main(argv: list[str] | None = None) -> int:
             )
         with Services() as services:
             return run(tree, target, args, services)
-    except (DemoError, KommoSetupError, OdooNotFoundError) as exc:
+    except (
+        DemoError,
+        KommoSetupError,
+        OdooNotFoundError,
+        PostgresUnavailableError,
+        subprocess.CalledProcessError,
+    ) as exc:
         say(f"*** make run failed: {exc} ***")
         return 1
     except KeyboardInterrupt:
