@@ -1,5 +1,4 @@
 import logging
-from datetime import timedelta
 
 from odoo import api, fields, models
 
@@ -102,11 +101,3 @@ class KommoSyncLog(models.Model):
         except Exception:
             _logger.exception("Could not write the Kommo sync log row for %s", operation)
             return False
-
-    @api.autovacuum
-    def _gc_expired_rows(self):
-        """Drop log rows older than their account's retention period."""
-        for account in self.env["kommo.account"].with_context(active_test=False).search([]):
-            if account.retention_days > 0:
-                limit = fields.Datetime.now() - timedelta(days=account.retention_days)
-                self.search([("account_id", "=", account.id), ("create_date", "<", limit)]).unlink()
