@@ -1,5 +1,6 @@
 """Shared fixtures of the Odoo suite: a Kommo emulator per test class, connected accounts."""
 
+import threading
 from datetime import timedelta
 from unittest.mock import patch
 from urllib.parse import urlsplit
@@ -154,3 +155,29 @@ def kommo_user(env, login="kommo_repair_user", company=None):
         company_id=company.id,
         company_ids=[Command.set(company.ids)],
     )
+
+
+# A deadlock between workers must fail its test, not hold the whole run until CI gives up.
+WORKER_TIMEOUT_SECONDS = 120
+
+
+def run_workers(count, target):
+    """Run ``target()`` in ``count`` threads started together; their results and errors."""
+    barrier = threading.Barrier(count)
+    results, errors = [], []
+
+    def worker():
+        barrier.wait()
+        try:
+            results.append(target())
+        except Exception as exc:  # the test reports whatever a worker raised
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WORKER_TIMEOUT_SECONDS)
+        if thread.is_alive():
+            errors.append(TimeoutError(f"a worker still runs after {WORKER_TIMEOUT_SECONDS} s"))
+    return results, errors

@@ -3,8 +3,7 @@ from collections import Counter
 from odoo import SUPERUSER_ID, api
 from odoo.tests import tagged
 
-from .common import KommoCommittedCase
-from .test_token_concurrency import run_workers
+from .common import KommoCommittedCase, run_workers
 
 ORDER_COUNT = 20
 

@@ -1,8 +1,7 @@
 from odoo.tests import tagged
 
 from ..tools import PgThrottle
-from .common import KommoCase, KommoCommittedCase
-from .test_token_concurrency import run_workers
+from .common import KommoCase, KommoCommittedCase, run_workers
 
 
 class _WaitRequestedError(Exception):

@@ -1,30 +1,9 @@
-import threading
 from datetime import timedelta
 
 from odoo import fields
 from odoo.tests import tagged
 
-from .common import KommoCommittedCase
-
-
-def run_workers(count, target):
-    """Run ``target()`` in ``count`` threads started together; their results and errors."""
-    barrier = threading.Barrier(count)
-    results, errors = [], []
-
-    def worker():
-        barrier.wait()
-        try:
-            results.append(target())
-        except Exception as exc:  # the test reports whatever a worker raised
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, errors
+from .common import KommoCommittedCase, run_workers
 
 
 @tagged("post_install", "-at_install")

@@ -6,7 +6,7 @@ from odoo.tests import tagged
 
 from kommo_api import delivery_fingerprint, parse_webhook
 
-from .common import KommoCommittedCase
+from .common import WORKER_TIMEOUT_SECONDS, KommoCommittedCase
 from .common_inbound import webhook_body
 
 
@@ -48,7 +48,8 @@ class TestWebhookStoreConcurrency(KommoCommittedCase):
             # The second worker's insert waits for the first one's outcome; then, under
             # REPEATABLE READ, its transaction fails and a new one stores nothing.
             self.wait_until_a_worker_waits_for_a_lock()
-        worker.join()
+        worker.join(WORKER_TIMEOUT_SECONDS)
+        self.assertFalse(worker.is_alive(), "the second worker never finished")
         self.assertTrue(first)
         self.assertIs(second.get("new"), False)
         with self.registry.cursor() as cr:
