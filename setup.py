@@ -58,6 +58,8 @@ setup(
             "pytest-cov>=4",
             "freezegun>=1.1",
             "hypothesis>=6",
+            # tests/test_packaging.py builds the wheel without build isolation (no network).
+            "wheel",
         ],
         "lint": [
             "ruff==0.17.6",
