@@ -35,12 +35,40 @@ class TestContactMatching(KommoPushCase):
         binding = order.partner_id.sudo().kommo_contact_binding_ids
         self.assertEqual(binding.kommo_contact_id, maria["id"])
 
-    def test_a_short_contact_list_is_read_once_and_its_length_remembered(self):
+    def list_pages(self):
+        return [int(call.query["page"]) for call in self.list_reads()]
+
+    def add_strangers(self, count):
+        self.emu.add_contacts_bulk((f"Estranho {index}", (), ()) for index in range(count))
+
+    def test_a_short_contact_list_is_read_after_one_probe_and_its_length_remembered(self):
+        # One customer costs two searches: page 3 is empty, so the list is read instead.
         self.repair_order(self.customer("Maria S.", phone="11 98765-4321"))
         self.push()
-        self.assertEqual(len(self.list_reads()), 1)
+        self.assertEqual(self.list_pages(), [3, 1])
         self.assertFalse(self.searches())
         self.assertEqual(self.account.kommo_contact_count, 6)
+        self.emu.clear_log()
+        self.repair_order(self.customer("Ana", phone="21 98765-0001"))
+        self.push()
+        self.assertEqual(self.list_pages(), [1], "its length known, no probe is needed")
+
+    def test_a_list_too_long_to_read_leaves_no_length_behind(self):
+        self.add_strangers(800)  # four pages
+        self.repair_order(self.customer("Maria S.", phone="11 98765-4321"))
+        self.push()
+        self.assertEqual(self.list_pages(), [3])
+        self.assertEqual(self.searches(), ["5511987654321"])
+        self.assertEqual(self.account.kommo_contact_count, 0, "a partial read tells no length")
+
+    def test_a_length_the_list_outgrew_is_forgotten(self):
+        self.account.kommo_contact_count = 6
+        self.add_strangers(1_000)  # five pages
+        self.repair_order(self.customer("Cliente Novo", phone="11 91234-0000"))
+        self.push()
+        self.assertEqual(self.list_pages(), [1, 4])  # the known page, then the probe
+        self.assertEqual(self.searches(), ["5511912340000", "11912340000"])
+        self.assertEqual(self.account.kommo_contact_count, 0)
 
     def test_customers_are_searched_one_by_one_when_the_list_is_long(self):
         self.account.kommo_contact_count = 50_000
@@ -100,47 +128,75 @@ class TestContactMatching(KommoPushCase):
 
 @tagged("post_install", "-at_install")
 class TestListOrSearch(BaseCase):
-    """The choice between reading Kommo's contact list and searching customer by customer."""
+    """The choice between reading Kommo's contact list and searching customer by customer
+    (each wanted phone costs two searches when its customer is not in Kommo)."""
 
-    def matcher(self, contact_count, estimate=None):
+    def matcher(self, contact_count, known_count=None, phones=None):
+        """A matcher on a list of ``contact_count`` contacts (``phones``: {position: phone});
+        ``self.pages`` and ``self.queries`` record the calls."""
         self.pages = []
         self.queries = []
+        phones = phones or {}
 
-        def list_contacts():
-            for index in range(contact_count):
-                if index % PAGE_SIZE == 0:
-                    self.pages.append(index // PAGE_SIZE + 1)
-                yield {"id": index + 1, "custom_fields_values": None}
+        def contact(index):
+            values = None
+            if index in phones:
+                values = [{"field_code": "PHONE", "values": [{"value": phones[index]}]}]
+            return {"id": index + 1, "custom_fields_values": values}
+
+        def read_page(number):
+            self.pages.append(number)
+            start = (number - 1) * PAGE_SIZE
+            end = min(start + PAGE_SIZE, contact_count)
+            return [contact(index) for index in range(start, end)], end < contact_count
 
         def search(query):
             self.queries.append(query)
             return []
 
-        return ContactMatcher(list_contacts, search, "BR", estimated_count=estimate)
+        return ContactMatcher(read_page, search, "BR", known_count=known_count)
 
     def wanted(self, count):
         return [WantedContact(index, (f"+55119{80000000 + index:08d}",)) for index in range(count)]
 
-    def test_a_long_list_is_searched_when_its_estimate_says_so(self):
-        result = self.matcher(50_000, estimate=50_000).match(self.wanted(3))
+    def test_a_long_list_is_searched_when_its_known_length_says_so(self):
+        result = self.matcher(50_000, known_count=50_000).match(self.wanted(3))
         self.assertEqual(self.pages, [])
-        self.assertEqual(len(self.queries), 6)  # two search keys per phone
+        self.assertEqual(len(self.queries), 6)
         self.assertEqual(result.absent, {0, 1, 2})
 
-    def test_a_short_list_is_read_once_instead_of_searching(self):
-        result = self.matcher(400, estimate=400).match(self.wanted(3))
+    def test_a_short_list_of_known_length_is_read_instead_of_searching(self):
+        result = self.matcher(400, known_count=400).match(self.wanted(3))
         self.assertEqual(self.pages, [1, 2])
         self.assertEqual(self.queries, [])
         self.assertTrue(result.list_complete)
-        self.assertEqual(result.contacts_seen, 400)
+        self.assertEqual(result.contact_count, 400)
 
-    def test_without_estimate_reading_stops_once_it_costs_more_than_searching(self):
-        result = self.matcher(50_000).match(self.wanted(2))  # 4 searches at most
-        self.assertEqual(self.pages, [1, 2, 3, 4, 5])
-        self.assertEqual(len(self.queries), 4)
+    def test_without_a_known_length_one_probe_finds_a_long_list_to_search(self):
+        # 20 new customers, 40 searches: page 41 exists, so the list is not read.
+        result = self.matcher(50_000).match(self.wanted(20))
+        self.assertEqual(self.pages, [41])
+        self.assertEqual(len(self.queries), 40)
         self.assertFalse(result.list_complete)
+        self.assertIsNone(result.contact_count, "no length is learnt without the last page")
 
-    def test_a_list_outgrowing_a_stale_estimate_is_not_read_to_its_end(self):
-        self.matcher(50_000, estimate=10).match(self.wanted(1))  # 2 searches at most
-        self.assertEqual(self.pages, [1, 2, 3])
-        self.assertEqual(len(self.queries), 2)
+    def test_without_a_known_length_one_probe_finds_a_short_list_to_read(self):
+        result = self.matcher(2_600).match(self.wanted(20))  # 11 pages, 40 searches
+        self.assertEqual(self.pages, [41, *range(1, 12)])
+        self.assertEqual(self.queries, [])
+        self.assertEqual(result.contact_count, 2_600)
+
+    def test_the_customers_on_the_probe_page_are_not_searched(self):
+        # Two customers, 4 searches: the probe is page 5, which holds contact 1101.
+        matcher = self.matcher(50_000, phones={1100: "+55 (11) 98000-0001"})
+        result = matcher.match(self.wanted(2))
+        self.assertEqual(self.pages, [5])
+        self.assertEqual(result.found, {1: 1101})
+        self.assertEqual(self.queries, ["5511980000000", "11980000000"])
+
+    def test_a_list_that_outgrew_its_known_length_is_probed_not_read_on(self):
+        result = self.matcher(50_000, known_count=9_750).match(self.wanted(20))
+        self.assertEqual(self.pages, [*range(1, 40), 80])  # 39 known pages, then the probe
+        self.assertEqual(len(self.queries), 40)
+        self.assertTrue(result.count_outgrown)
+        self.assertIsNone(result.contact_count)

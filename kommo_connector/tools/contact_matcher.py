@@ -8,10 +8,12 @@ Two ways, chosen per run by the calls each needs:
 * reading the whole contact list, 250 a page, against a compact index of only the wanted
   phones and e-mails (memory: the index, plus one page).
 
-With an estimate of the list's length (from a previous read) the cheaper way is chosen up
-front; without one, or once the list outgrows it, the list is read while the pages read so far
-are fewer than the searches still needed, and the rest is searched (a ski-rental rule: at most
-about twice the cheaper way's calls).
+With the exact length of the list (known from the last complete read) the cheaper way is
+chosen up front. Without it, one probe decides: page S + 1 of the list, S being the pages
+that cost as many calls as the searches still needed. Kommo answers an empty page (204) when
+the list is shorter: it is read; a page back means searching is cheaper (that page's
+contacts are matched too). Either way the cost is the cheaper way's plus one call. A list
+that outgrew its known length is probed the same way once the known pages are read.
 
 Kommo's search matches substrings, so every hit is confirmed by normalising the contact's own
 PHONE values with the account's phone region.
@@ -20,7 +22,6 @@ PHONE values with the account's phone region.
 import math
 import re
 from dataclasses import dataclass, field
-from itertools import islice
 
 from kommo_api import phone_search_keys, try_normalize_phone
 
@@ -57,10 +58,11 @@ class WantedContact:
 class MatchResult:
     found: dict = field(default_factory=dict)  # key -> Kommo contact id
     absent: set = field(default_factory=set)  # keys not in Kommo
-    pages_read: int = 0
+    pages_read: int = 0  # calls to the list, the probe included
     searches: int = 0
-    contacts_seen: int = 0
-    list_complete: bool = False
+    list_complete: bool = False  # every page was read: who was not found is not in Kommo
+    contact_count: int | None = None  # the list's exact length, when this run saw its end
+    count_outgrown: bool = False  # the list is longer than the length this run was given
 
 
 def normalized_email(value):
@@ -77,15 +79,57 @@ def contact_values(contact, code):
                     yield value["value"]
 
 
-class ContactMatcher:
-    """``list_contacts()`` iterates over all Kommo contacts (lazily, page by page);
-    ``search(query)`` returns the contacts Kommo finds for ``query``."""
+class WantedIndex:
+    """The wanted phones (by their last digits) and e-mails, and the best hit of each
+    customer so far; ``searches_left``: what searching the customers not found would cost."""
 
-    def __init__(self, list_contacts, search, region, estimated_count=None, page_size=PAGE_SIZE):
-        self.list_contacts = list_contacts
+    def __init__(self, wanted, region):
+        self.region = region
+        self.by_tail, self.by_email = {}, {}
+        for item in wanted:
+            for rank, phone in enumerate(item.phones):
+                self.by_tail.setdefault(_tail(phone), []).append((item.key, rank, phone))
+            for rank, email in enumerate(item.emails, start=len(item.phones)):
+                self.by_email.setdefault(email, []).append((item.key, rank))
+        self.wanted = wanted
+        self.cost = {item.key: item.search_cost for item in wanted}
+        self.searches_left = sum(self.cost.values())
+        self.best = {}  # key -> (rank, contact id)
+
+    def match_page(self, contacts):
+        for contact in contacts:
+            for key, rank in self._hits(contact):
+                if key not in self.best:
+                    self.searches_left -= self.cost[key]
+                if key not in self.best or (rank, contact["id"]) < self.best[key]:
+                    self.best[key] = (rank, contact["id"])
+
+    def _hits(self, contact):
+        for value in contact_values(contact, "PHONE"):
+            candidates = self.by_tail.get(_tail(value))
+            if candidates and (e164 := try_normalize_phone(value, self.region)):
+                yield from ((key, rank) for key, rank, phone in candidates if phone == e164)
+        for value in contact_values(contact, "EMAIL"):
+            yield from self.by_email.get(normalized_email(value), ())
+
+    def found(self):
+        return {key: contact_id for key, (_rank, contact_id) in self.best.items()}
+
+    def unresolved(self):
+        return [item for item in self.wanted if item.key not in self.best]
+
+
+class ContactMatcher:
+    """``read_page(number)`` returns ``(contacts, more)``: page ``number`` (from 1) of Kommo's
+    contact list, empty past its end, and whether another page follows; ``search(query)``
+    returns the contacts Kommo finds for ``query``. ``known_count``: the list's exact length
+    when the last complete read learnt it (None or 0: unknown)."""
+
+    def __init__(self, read_page, search, region, known_count=None, page_size=PAGE_SIZE):
+        self.read_page = read_page
         self.search = search
         self.region = region
-        self.estimated_count = estimated_count or None
+        self.known_count = known_count or None
         self.page_size = page_size
 
     def match(self, wanted):
@@ -93,64 +137,54 @@ class ContactMatcher:
         wanted = [item for item in wanted if item.phones or item.emails]
         if not wanted:
             return result
-        unresolved = self._read_list(wanted, result)
+        index = WantedIndex(wanted, self.region)
+        self._read_list(index, result)
+        result.found.update(index.found())
         if result.list_complete:
-            result.absent.update(item.key for item in unresolved)
+            result.absent.update(item.key for item in index.unresolved())
         else:
-            for item in unresolved:
+            for item in index.unresolved():
                 self._search_one(item, result)
         return result
 
     # -- reading the list ---------------------------------------------------------------------
 
-    def _keep_reading(self, pages_read, searches_left):
-        if searches_left <= 0:
-            return False
-        estimated_pages = math.ceil((self.estimated_count or 0) / self.page_size)
-        if pages_read < estimated_pages:
-            pages_left = estimated_pages - pages_read
-        else:
-            # No estimate, or the list outgrew it: assume as many pages again as read so far.
-            pages_left = max(pages_read, 1)
-        return pages_left <= searches_left
+    def _read_list(self, index, result):
+        """Match the pages of the list that cost fewer calls than searching."""
+        page = 0
+        if self.known_count is not None:
+            known_pages = max(1, math.ceil(self.known_count / self.page_size))
+            while page < known_pages:
+                if not 0 < known_pages - page <= index.searches_left:
+                    return  # nobody left to find, or the rest is cheaper to search
+                page += 1
+                if not self._read_next(page, index, result):
+                    return
+            result.count_outgrown = True
+        if index.searches_left <= 0:
+            return
+        probe = page + index.searches_left + 1
+        if self._read(probe, index, result, probing=True):
+            return  # the list goes on that far: the rest is searched
+        while index.searches_left > 0 and self._read_next(page + 1, index, result):
+            page += 1
 
-    def _read_list(self, wanted, result):
-        """Match pages of the list while that is cheaper; return what is still unresolved."""
-        by_tail, by_email = {}, {}
-        for item in wanted:
-            for rank, phone in enumerate(item.phones):
-                by_tail.setdefault(_tail(phone), []).append((item.key, rank, phone))
-            for rank, email in enumerate(item.emails, start=len(item.phones)):
-                by_email.setdefault(email, []).append((item.key, rank))
-        best = {}  # key -> (rank, contact id)
-        cost = {item.key: item.search_cost for item in wanted}
-        searches_left = sum(cost.values())
-        contacts = None
-        while self._keep_reading(result.pages_read, searches_left):
-            contacts = contacts if contacts is not None else iter(self.list_contacts())
-            page = list(islice(contacts, self.page_size))
-            if page:
-                result.pages_read += 1
-                result.contacts_seen += len(page)
-            for contact in page:
-                for key, rank in self._index_hits(contact, by_tail, by_email):
-                    if key not in best:
-                        searches_left -= cost[key]
-                    if key not in best or (rank, contact["id"]) < best[key]:
-                        best[key] = (rank, contact["id"])
-            if len(page) < self.page_size:
-                result.list_complete = True
-                break
-        result.found.update({key: contact_id for key, (_rank, contact_id) in best.items()})
-        return [item for item in wanted if item.key not in best]
+    def _read_next(self, number, index, result):
+        """Read page ``number`` in turn (every page before it was read); whether more follow."""
+        more = self._read(number, index, result)
+        result.list_complete = not more
+        return more
 
-    def _index_hits(self, contact, by_tail, by_email):
-        for value in contact_values(contact, "PHONE"):
-            candidates = by_tail.get(_tail(value))
-            if candidates and (e164 := try_normalize_phone(value, self.region)):
-                yield from ((key, rank) for key, rank, phone in candidates if phone == e164)
-        for value in contact_values(contact, "EMAIL"):
-            yield from by_email.get(normalized_email(value), ())
+    def _read(self, number, index, result, probing=False):
+        """Match page ``number``; whether the list goes on after it (for a probe: whether the
+        page holds contacts). The list's length is learnt at its last page."""
+        contacts, more = self.read_page(number)
+        result.pages_read += 1
+        index.match_page(contacts)
+        more = more and bool(contacts)
+        if not more and (contacts or not probing):
+            result.contact_count = (number - 1) * self.page_size + len(contacts)
+        return bool(contacts) if probing else more
 
     # -- searching ----------------------------------------------------------------------------
 

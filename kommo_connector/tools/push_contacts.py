@@ -8,15 +8,33 @@ import psycopg2.errors
 
 from odoo.tools import SQL
 
-from kommo_api import KommoError
+from kommo_api import KommoError, KommoUnexpectedResponse
 
-from .contact_matcher import ContactMatcher, WantedContact
+from .contact_matcher import PAGE_SIZE, ContactMatcher, WantedContact
 from .cursors import account_in_own_transaction
 from .lead_payload import partner_emails, partner_phones
 
 _logger = logging.getLogger(__name__)
 
 PARTNER_READ_CHUNK = 1000
+CONTACTS_PATH = "/api/v4/contacts"
+
+
+def contact_page(client, number, size=PAGE_SIZE):
+    """Page ``number`` of Kommo's contact list: ``(contacts, whether another page follows)``.
+
+    ``KommoClient.iter_contacts`` always starts at page 1: the probe of the list-or-search
+    choice asks for one page further on through the client's ``request``.
+    """
+    payload = client.request("GET", CONTACTS_PATH, params=[("page", number), ("limit", size)])
+    if payload is None:
+        return [], False  # 204: past the end of the list
+    embedded = payload.get("_embedded") if isinstance(payload, dict) else None
+    contacts = embedded.get("contacts") if isinstance(embedded, dict) else None
+    if not isinstance(contacts, list):
+        raise KommoUnexpectedResponse("Kommo's answer is not a page of contacts")
+    links = payload.get("_links")
+    return contacts, isinstance(links, dict) and bool(links.get("next"))
 
 
 class PushContacts:
@@ -41,10 +59,10 @@ class PushContacts:
         self.absent |= missing - searchable
         lister, searcher = self.client("contact_list"), self.client("contact_search")
         matcher = ContactMatcher(
-            lambda: lister.iter_contacts(limit=250),
+            lambda number: contact_page(lister, number),
             searcher.search_contacts,
             self.region,
-            estimated_count=self.account.kommo_contact_count,
+            known_count=self.account.kommo_contact_count,
         )
         try:
             result = matcher.match(wanted)
@@ -57,8 +75,10 @@ class PushContacts:
         )
         self.contact_ids.update(result.found)
         self.absent |= result.absent
-        if result.pages_read:
-            self._remember_contact_count(result)
+        if result.contact_count is not None:
+            self._remember_contact_count(result.contact_count)
+        elif result.count_outgrown:
+            self._remember_contact_count(0)  # unknown again: the next run probes
 
     def _wanted_contacts(self, env, partner_ids):
         wanted = []
@@ -73,12 +93,9 @@ class PushContacts:
             partners.invalidate_recordset()
         return wanted
 
-    def _remember_contact_count(self, result):
-        """Keep the length of Kommo's contact list for the next run's choice (a lower bound
-        when the list was not read to its end)."""
-        count = result.contacts_seen
-        if not result.list_complete:
-            count = max(count, self.account.kommo_contact_count)
+    def _remember_contact_count(self, count):
+        """Keep the exact length of Kommo's contact list (0: unknown) for the next run's
+        choice; a lower bound would make the next run read a list it should search."""
         try:
             with account_in_own_transaction(self.account) as account:
                 # Another worker saving its count at the same moment is fine: skip ours.
