@@ -34,9 +34,9 @@ class TestPushBatches(KommoPushCase):
         self.push()
         self.assertEqual(self.entities_sent(COMPLEX), [50, 50, 50, 50])
         self.assertEqual(self.entities_sent(NOTES), [50, 50, 50, 50])
-        contact_reads = self.emu.calls("GET", "/api/v4/contacts")
-        self.assertEqual(len(contact_reads), 1, "the demo's contact list fits in one page")
-        self.assertEqual(len(self.emu.log), 9)
+        pages = [call.query["page"] for call in self.emu.calls("GET", "/api/v4/contacts")]
+        self.assertEqual(pages, ["401", "1"], "a probe, then the demo's one page of contacts")
+        self.assertEqual(len(self.emu.log), 10)
         self.assertLessEqual(self.busiest_second(), RATE_LIMIT)
         self.assertEqual(set(self.binding_records(orders).mapped("sync_state")), {"synced"})
         for order in orders:
@@ -76,6 +76,25 @@ class TestPushBatches(KommoPushCase):
         self.assertEqual(
             [lead["_embedded"]["contacts"] for lead in second.json], [[{"id": contact_id}]] * 2
         )
+
+    def test_the_second_orders_of_new_customers_do_not_cost_an_extra_call(self):
+        singles = self.orders(50)
+        pairs = self.env["repair.order"]
+        for index in range(5):
+            partner = self.customer(f"Frota {index}", phone=f"+55 21 9{index:04d}-1234")
+            pairs |= self.repair_order(partner, plate=False) | self.repair_order(
+                partner, plate=False
+            )
+        self.push()
+        self.assertEqual(self.entities_sent(COMPLEX), [50, 10])
+        self.assertEqual(
+            set(self.binding_records(singles | pairs).mapped("sync_state")), {"synced"}
+        )
+        for first, second in zip(pairs[::2], pairs[1::2], strict=True):
+            self.assertEqual(
+                self.contacts_of(self.lead_of(first)["id"]),
+                self.contacts_of(self.lead_of(second)["id"]),
+            )
 
     def test_later_changes_cost_at_most_one_call_per_order_batched(self):
         orders = self.orders(60)

@@ -1,4 +1,5 @@
-"""Sending a batch to Kommo when one bad item must not sink the others.
+"""Batches of writes to Kommo: the order leads are created in, and sending a batch when one
+bad item must not sink the others.
 
 Kommo validates a batch write as a whole: one invalid lead and the 49 others are refused
 with it. Its ``validation-errors`` name the bad items by ``request_id``; those are set aside
@@ -40,3 +41,26 @@ def send_isolating_invalid(send, items, key_of, on_sent, on_rejected):
                 queue[0:0] = [chunk[:middle], chunk[middle:]]
             continue
         on_sent(chunk, answer)
+
+
+def creation_order(items, known_partner_ids):
+    """``items`` (with a ``partner_id``) in the order their leads are best created, 50 a
+    call: the first order of every customer new to Kommo before anyone's second one.
+
+    A new customer's contact is created with its first lead, so its other leads can only
+    link that contact in a later call. The first orders come first (the customers with most
+    orders ahead), then the other orders in the same customer order: no call has to hold an
+    order back, and every call is full but the last one. Orders whose contact is known, or
+    without a customer, come last: they fit in any call.
+    """
+    orders_of = {}  # new customer -> their orders, in the order given
+    free = []
+    for item in items:
+        if item.partner_id and item.partner_id not in known_partner_ids:
+            orders_of.setdefault(item.partner_id, []).append(item)
+        else:
+            free.append(item)
+    customers = sorted(orders_of.values(), key=len, reverse=True)  # stable: ties keep order
+    firsts = [orders[0] for orders in customers]
+    others = [item for orders in customers for item in orders[1:]]
+    return firsts + others + free

@@ -15,7 +15,7 @@ from odoo import _, fields
 
 from kommo_api import KommoError, KommoRateLimited, KommoUnexpectedResponse
 
-from .batches import send_isolating_invalid
+from .batches import creation_order, send_isolating_invalid
 from .lead_payload import (
     contact_values,
     content_hash,
@@ -233,8 +233,8 @@ class LeadPush(PushContacts, PushRun):
 
     def push_creates(self, items):
         """Create the leads 50 a call; a new customer is embedded once per call, its other
-        orders wait for the next call and link the contact then created."""
-        queue = deque(items)
+        orders wait for a later call and link the contact then created."""
+        queue = deque(creation_order(items, self.contact_ids))
         while queue:
             chunk, deferred, embedded = [], [], set()
             while queue and len(chunk) < self.options["batch_size"]:
