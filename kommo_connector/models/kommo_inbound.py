@@ -130,8 +130,9 @@ class KommoInbound(models.AbstractModel):
 
         A new stage is recorded on the binding and posted on the repair order; when the
         account lets Kommo move repair orders and the stage map names a repair state, the
-        repair module's own actions take the order there. A refused move is logged and
-        posted, never raised.
+        repair module's own actions take the order there, and the order waits for a push that
+        refreshes what its lead shows of its state (the stage stays Kommo's: it is the one the
+        new state maps to). A refused move is logged and posted, never raised.
         """
         binding = binding.sudo().with_context(kommo_inbound=True)
         lead_id = binding.kommo_lead_id
@@ -158,7 +159,12 @@ class KommoInbound(models.AbstractModel):
             )
         binding.write({"kommo_pipeline_id": pipeline_id, "kommo_status_id": status_id, **newer})
         account, order = binding.account_id, binding.repair_id
+        state_before = order.state
         lines, error = self._follow_stage(account, order, pipeline_id, status_id)
+        if order.state != state_before:
+            # The lead's fields that show the order's state (e.g. a mapped status field) are
+            # stale now: the next push refreshes them, on the stage Kommo chose.
+            binding._kommo_mark_pending()
         order.message_post(body=Markup("<br/>").join(lines), subtype_xmlid="mail.mt_note")
         self._log_inbound(account, f"{source}_stage", order, lead_id, error)
         return True, " ".join(lines)

@@ -21,6 +21,7 @@ from . import test_repair_order_sync
 from . import test_repair_order_hooks
 from . import test_push_faults
 from . import test_push_batch
+from . import test_push_after_kommo
 from . import test_contact_matching
 from . import test_multi_company_push
 from . import test_push_concurrency

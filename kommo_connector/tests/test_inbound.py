@@ -56,12 +56,19 @@ class TestInboundLeadStage(KommoInboundCase):
         self.move(account, binding, "Novo")
         self.assertEqual(order.state, "draft")
 
-    def test_an_order_moved_by_kommo_is_not_sent_back_to_kommo(self):
+    def test_an_order_moved_by_kommo_waits_for_a_push_of_its_new_state(self):
+        # The push refreshes the lead's status field, on the same stage (test_push_after_kommo).
         account = self.inbound_account(moves_orders=True)
         order, binding = self.bound_order(account)
         self.move(account, binding, "Diagnóstico")
         self.assertEqual(order.state, "confirmed")
-        self.assertEqual(binding.sync_state, "synced")
+        self.assertEqual(binding.sync_state, "pending")
+
+    def test_a_lead_moved_without_moving_its_order_is_not_pushed(self):
+        account = self.inbound_account()
+        order, binding = self.bound_order(account)
+        self.move(account, binding, "Diagnóstico")
+        self.assertEqual((order.state, binding.sync_state), ("draft", "synced"))
 
     def test_a_refused_move_is_posted_and_logged_not_raised(self):
         account = self.inbound_account(moves_orders=True)
