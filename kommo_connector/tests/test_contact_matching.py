@@ -1,6 +1,9 @@
 from odoo.tests import BaseCase, tagged
 
+from kommo_api import KommoUnexpectedResponse
+
 from ..tools.contact_matcher import PAGE_SIZE, ContactMatcher, WantedContact
+from ..tools.push_leads import LeadPush
 from .common_push import KommoPushCase
 
 
@@ -69,6 +72,15 @@ class TestContactMatching(KommoPushCase):
         self.assertEqual(self.list_pages(), [1, 4])  # the known page, then the probe
         self.assertEqual(self.searches(), ["5511912340000", "11912340000"])
         self.assertEqual(self.account.kommo_contact_count, 0)
+
+    def test_a_contact_page_kommo_garbled_is_an_unexpected_answer(self):
+        class GarblingClient:
+            def request(self, method, path, params=None):
+                return {"_embedded": {"leads": []}}
+
+        run = LeadPush(self.env, self.account, self.env["kommo.push"]._kommo_push_options())
+        with self.assertRaises(KommoUnexpectedResponse):
+            run._contact_page(GarblingClient(), 2)
 
     def test_customers_are_searched_one_by_one_when_the_list_is_long(self):
         self.account.kommo_contact_count = 50_000

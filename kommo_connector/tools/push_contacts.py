@@ -6,6 +6,7 @@ import logging
 
 import psycopg2.errors
 
+from odoo import _
 from odoo.tools import SQL
 
 from kommo_api import KommoError, KommoUnexpectedResponse
@@ -18,23 +19,6 @@ _logger = logging.getLogger(__name__)
 
 PARTNER_READ_CHUNK = 1000
 CONTACTS_PATH = "/api/v4/contacts"
-
-
-def contact_page(client, number, size=PAGE_SIZE):
-    """Page ``number`` of Kommo's contact list: ``(contacts, whether another page follows)``.
-
-    ``KommoClient.iter_contacts`` always starts at page 1: the probe of the list-or-search
-    choice asks for one page further on through the client's ``request``.
-    """
-    payload = client.request("GET", CONTACTS_PATH, params=[("page", number), ("limit", size)])
-    if payload is None:
-        return [], False  # 204: past the end of the list
-    embedded = payload.get("_embedded") if isinstance(payload, dict) else None
-    contacts = embedded.get("contacts") if isinstance(embedded, dict) else None
-    if not isinstance(contacts, list):
-        raise KommoUnexpectedResponse("Kommo's answer is not a page of contacts")
-    links = payload.get("_links")
-    return contacts, isinstance(links, dict) and bool(links.get("next"))
 
 
 class PushContacts:
@@ -59,7 +43,7 @@ class PushContacts:
         self.absent |= missing - searchable
         lister, searcher = self.client("contact_list"), self.client("contact_search")
         matcher = ContactMatcher(
-            lambda number: contact_page(lister, number),
+            lambda number: self._contact_page(lister, number),
             searcher.search_contacts,
             self.region,
             known_count=self.account.kommo_contact_count,
@@ -79,6 +63,24 @@ class PushContacts:
             self._remember_contact_count(result.contact_count)
         elif result.count_outgrown:
             self._remember_contact_count(0)  # unknown again: the next run probes
+
+    def _contact_page(self, client, number):
+        """Page ``number`` of Kommo's contact list: ``(contacts, whether another page follows)``.
+
+        ``KommoClient.iter_contacts`` always starts at page 1: the probe of the list-or-search
+        choice asks for a page further on through the client's ``request``.
+        """
+        payload = client.request(
+            "GET", CONTACTS_PATH, params=[("page", number), ("limit", PAGE_SIZE)]
+        )
+        if payload is None:
+            return [], False  # 204: past the end of the list
+        embedded = payload.get("_embedded") if isinstance(payload, dict) else None
+        contacts = embedded.get("contacts") if isinstance(embedded, dict) else None
+        if not isinstance(contacts, list):
+            raise KommoUnexpectedResponse(_("Kommo's answer is not a page of contacts."))
+        links = payload.get("_links")
+        return contacts, isinstance(links, dict) and bool(links.get("next"))
 
     def _wanted_contacts(self, env, partner_ids):
         wanted = []
