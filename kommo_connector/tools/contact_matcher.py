@@ -155,8 +155,8 @@ class ContactMatcher:
         if self.known_count is not None:
             known_pages = max(1, math.ceil(self.known_count / self.page_size))
             while page < known_pages:
-                if not 0 < known_pages - page <= index.searches_left:
-                    return  # nobody left to find, or the rest is cheaper to search
+                if known_pages - page > index.searches_left:
+                    return  # the rest is cheaper to search (or nobody is left to find)
                 page += 1
                 if not self._read_next(page, index, result):
                     return
