@@ -1,72 +1,17 @@
 """/api/v4/leads: list, get, create, update, and the complex create with contact and company."""
 
-from .answers import ApiError, Issues, hal, no_content, raise_if_invalid
+from .answers import Issues, hal, raise_if_invalid
 from .book import API, request_id_of
 from .context import Ctx
-from .listing import ordered, paged_answer, record_filter
+from .entities import EntityEndpoints
+from .store import Store
 
 COMPLEX_MAX_VALUES = 40  # custom field values per entity in /leads/complex
 
 
-def list_leads(ctx: Ctx):
-    store, params = ctx.store, ctx.params
-    if params.get("query"):
-        records = [store.leads[i] for i in store.search_leads(str(params["query"]))]
-    else:
-        records = list(store.leads.values())
-    if params.get("filter"):
-        matches = record_filter(params["filter"])
-        records = [record for record in records if matches(record)]
-    records = ordered(records, params.get("order"))
-    with_contacts = "contacts" in ctx.with_
-    return paged_answer(
-        ctx.request,
-        params,
-        records,
-        "leads",
-        lambda lead: ctx.emu.leads.render(lead, ctx.base, with_contacts),
-    )
-
-
-def get_lead(ctx: Ctx, lead_id: int):
-    lead = ctx.store.leads.get(lead_id)
-    if lead is None:
-        # Kommo answers a missing (or deleted) entity with 204, not 404.
-        return no_content()
-    return hal(ctx.emu.leads.render(lead, ctx.base, "contacts" in ctx.with_))
-
-
-def _entity_ref(ctx: Ctx, lead: dict, **extra) -> dict:
-    href = f"{ctx.base}/api/v4/leads/{lead['id']}"
-    return {"id": lead["id"], **extra, "_links": {"self": {"href": href}}}
-
-
-def create_leads(ctx: Ctx):
-    items = ctx.batch()
-    leads = ctx.emu.leads.create(items, API)
-    refs = [
-        _entity_ref(ctx, lead, request_id=request_id_of(item, index))
-        for index, (item, lead) in enumerate(zip(items, leads, strict=True))
-    ]
-    return hal({"_links": ctx.self_link(), "_embedded": {"leads": refs}})
-
-
-def update_leads(ctx: Ctx):
-    items = ctx.batch()
-    leads = ctx.emu.leads.update(items, API)
-    refs = [
-        _entity_ref(ctx, lead, updated_at=lead["updated_at"], request_id=request_id_of(item, i))
-        for i, (item, lead) in enumerate(zip(items, leads, strict=True))
-    ]
-    return hal({"_links": ctx.self_link(), "_embedded": {"leads": refs}})
-
-
-def update_lead(ctx: Ctx, lead_id: int):
-    body = ctx.object_body()
-    if lead_id not in ctx.store.leads:
-        raise ApiError(404, "Lead not found")
-    (lead,) = ctx.emu.leads.update([dict(body, id=lead_id)], API)
-    return hal(_entity_ref(ctx, lead, updated_at=lead["updated_at"]))
+LEADS = EntityEndpoints(
+    "leads", Store.search_leads, with_key="contacts", not_found="Lead not found"
+)
 
 
 # complex -------------------------------------------------------------------------------------
@@ -169,10 +114,6 @@ def create_leads_complex(ctx: Ctx):
 
 
 ROUTES = [
-    ("/api/v4/leads", ["GET"], list_leads),
-    ("/api/v4/leads", ["POST"], create_leads),
-    ("/api/v4/leads", ["PATCH"], update_leads),
-    ("/api/v4/leads/<int:lead_id>", ["GET"], get_lead),
-    ("/api/v4/leads/<int:lead_id>", ["PATCH"], update_lead),
+    *LEADS.routes(),
     ("/api/v4/leads/complex", ["POST"], create_leads_complex),
 ]

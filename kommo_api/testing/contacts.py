@@ -1,61 +1,33 @@
 """Contacts: validation, create / update, the fast bulk path for fixtures, rendering."""
 
-import copy
 from collections.abc import Iterable
-from typing import Any
 
-from .answers import Issues
-from .book import Book, public_copy
-from .cfields import check_values, copy_values, merge_values
+from .book import public_copy
+from .cfields import copy_values, merge_values
+from .entities import EntityBook
 
 CONTACT_INTS = ("responsible_user_id", "created_by", "updated_by", "created_at", "updated_at")
 CONTACT_STRINGS = ("name", "first_name", "last_name")
 COPIED_KEYS = ("responsible_user_id", "created_by", "created_at", *CONTACT_STRINGS)
 
 
-class ContactBook(Book):
+class ContactBook(EntityBook):
     entity = "contacts"
-
-    def check(
-        self, item: Any, issues: Issues, current: dict | None = None, max_values=None, **_
-    ) -> dict:
-        if not isinstance(item, dict):
-            issues.bad_type("", "object")
-            return {}
-        plan: dict = {}
-        self.check_scalars(item, issues, plan, ints=CONTACT_INTS, strings=CONTACT_STRINGS)
-        if item.get("custom_fields_values") is not None:
-            plan["custom_fields_values"] = check_values(
-                self.store, "contacts", item["custom_fields_values"], issues, max_values
-            )
-        return plan
-
-    def create(self, items: list, source: str) -> list[dict]:
-        return [self.insert(plan, source) for plan, _ in self.plan_batch(items)]
+    int_keys = CONTACT_INTS
+    string_keys = CONTACT_STRINGS
 
     def insert(self, plan: dict, source: str) -> dict:
         contact = self._blank(self.clock.timestamp(), plan.get("updated_by"))
         if "updated_at" in plan or "created_at" in plan:
             contact["updated_at"] = plan.get("updated_at", plan.get("created_at"))
         self._apply(contact, plan)
-        self.store.contacts[contact["id"]] = contact
-        if self.fires(source):
-            self.notifier.contact_event("add", contact)
-        return contact
+        return self._keep(contact, source)
 
-    def update(self, items: list, source: str) -> list[dict]:
-        return [
-            self.change(current, plan, source) for plan, current in self.plan_batch(items, True)
-        ]
+    def announce_added(self, record: dict) -> None:
+        self.notifier.contact_event("add", record)
 
-    def change(self, contact: dict, plan: dict, source: str) -> dict:
-        before = copy.deepcopy(contact)
-        self._apply(contact, plan)
-        changed = contact != before
-        self.touch(contact, plan, changed)
-        if changed and self.fires(source):
-            self.notifier.contact_event("update", contact)
-        return contact
+    def announce_change(self, record: dict, before: dict) -> None:
+        self.notifier.contact_event("update", record)
 
     def _blank(self, now: int, updated_by: int | None = None) -> dict:
         user_id = self.user_id()
@@ -77,7 +49,7 @@ class ContactBook(Book):
             "account_id": self.store.account["id"],
         }
 
-    def _apply(self, contact: dict, plan: dict) -> None:
+    def _apply(self, contact: dict, plan: dict) -> bool:
         for key in COPIED_KEYS:
             if key in plan:
                 contact[key] = plan[key]
@@ -88,6 +60,7 @@ class ContactBook(Book):
             merged = merge_values(contact["custom_fields_values"], plan["custom_fields_values"])
             contact["custom_fields_values"] = merged
         self.store.index_contact(contact)
+        return False
 
     # fixtures ------------------------------------------------------------------------------
     def add_simple(

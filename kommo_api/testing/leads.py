@@ -1,11 +1,11 @@
 """Leads: validation, create / update / delete, rendering, and the webhooks a change fires."""
 
-import copy
 from typing import Any
 
 from .answers import Issues, is_int
-from .book import FIXTURE, Book, public_copy
-from .cfields import check_values, copy_values, merge_values
+from .book import FIXTURE, public_copy
+from .cfields import copy_values, merge_values
+from .entities import EntityBook
 from .store import CLOSED_STATUS_IDS
 
 LEAD_INTS = (
@@ -21,28 +21,22 @@ LEAD_INTS = (
 COPIED_KEYS = (*(k for k in LEAD_INTS if k not in ("updated_at", "updated_by")), "name")
 
 
-class LeadBook(Book):
+class LeadBook(EntityBook):
     entity = "leads"
+    int_keys = LEAD_INTS
+    string_keys = ("name",)
 
     # validation ----------------------------------------------------------------------------
-    def check(
-        self, item: Any, issues: Issues, current: dict | None = None, max_values=None, **_
-    ) -> dict:
-        """A plan of changes for one lead; problems go to ``issues``."""
-        if not isinstance(item, dict):
-            issues.bad_type("", "object")
-            return {}
-        plan: dict = {}
-        self.check_scalars(item, issues, plan, ints=LEAD_INTS, strings=("name",))
+    def _check_rest(
+        self, item: dict, issues: Issues, plan: dict, current: dict | None, max_values
+    ) -> None:
+        """The stage, the custom field values, then tags and linked contacts."""
         plan.update(self._check_stage(item, issues, current))
-        if item.get("custom_fields_values") is not None:
-            plan["custom_fields_values"] = check_values(
-                self.store, "leads", item["custom_fields_values"], issues, max_values
-            )
+        super()._check_rest(item, issues, plan, current, max_values)
         embedded = item.get("_embedded") or {}
         if not isinstance(embedded, dict):
             issues.bad_type("_embedded", "object")
-            return plan
+            return
         if "tags" in embedded:
             plan["tags"] = self._check_tags(embedded["tags"], issues.nested("_embedded.tags"))
         for key in ("tags_to_add", "tags_to_delete"):
@@ -50,7 +44,6 @@ class LeadBook(Book):
                 plan[key] = self._check_tags(item[key], issues.nested(key))
         if "contacts" in embedded:
             plan["contacts"] = self._check_contacts(embedded["contacts"], issues)
-        return plan
 
     def _check_stage(self, item: dict, issues: Issues, current: dict | None) -> dict:
         pipeline_id, status_id = item.get("pipeline_id"), item.get("status_id")
@@ -116,10 +109,6 @@ class LeadBook(Book):
         return ids
 
     # writes --------------------------------------------------------------------------------
-    def create(self, items: list, source: str) -> list[dict]:
-        """Validates the whole batch, then creates every lead (fires add_lead)."""
-        return [self.insert(plan, source) for plan, _ in self.plan_batch(items)]
-
     def insert(self, plan: dict, source: str) -> dict:
         now, user_id = self.clock.timestamp(), self.user_id()
         lead = {
@@ -145,30 +134,19 @@ class LeadBook(Book):
             "_tags": [],
         }
         self._apply(lead, plan)
-        self.store.leads[lead["id"]] = lead
-        if self.fires(source):
-            self.notifier.lead_event("add", lead)
-        return lead
+        return self._keep(lead, source)
 
-    def update(self, items: list, source: str) -> list[dict]:
-        """PATCH semantics: only the given keys change; fires status_lead and/or update_lead."""
-        return [
-            self.change(current, plan, source) for plan, current in self.plan_batch(items, True)
-        ]
+    def announce_added(self, record: dict) -> None:
+        self.notifier.lead_event("add", record)
 
-    def change(self, lead: dict, plan: dict, source: str) -> dict:
-        before = copy.deepcopy(lead)
-        links_added = self._apply(lead, plan)
-        changed = links_added or lead != before
-        self.touch(lead, plan, changed)
-        if changed and self.fires(source):
-            if (lead["status_id"], lead["pipeline_id"]) != (
-                before["status_id"],
-                before["pipeline_id"],
-            ):
-                self.notifier.lead_event("status", lead, before["status_id"], before["pipeline_id"])
-            self.notifier.lead_event("update", lead)
-        return lead
+    def announce_change(self, record: dict, before: dict) -> None:
+        """status_lead when the stage moved, then update_lead."""
+        if (record["status_id"], record["pipeline_id"]) != (
+            before["status_id"],
+            before["pipeline_id"],
+        ):
+            self.notifier.lead_event("status", record, before["status_id"], before["pipeline_id"])
+        self.notifier.lead_event("update", record)
 
     def delete(self, lead_id: int, source: str = FIXTURE) -> dict | None:
         lead = self.store.forget_lead(lead_id)
