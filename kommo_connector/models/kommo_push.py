@@ -79,20 +79,24 @@ class KommoPush(models.AbstractModel):
             run = LeadPush(self.sudo().env, account, options, force=True, records=company_orders)
             run.own_transactions = run.rows_committed("repair_order", tuple(company_orders.ids))
             try:
-                binding_ids = run.in_transaction(
-                    lambda env, ids=company_orders.ids: (
-                        env["kommo.lead.binding"]
-                        ._kommo_bindings_for(env["repair.order"].browse(ids))
-                        .ids
-                    )
+                # (binding id, order id) pairs: a binding created by the push's own committed
+                # transaction is invisible to this one's older snapshot (REPEATABLE READ), so
+                # the answer must not be read through this cursor.
+                pairs = run.in_transaction(
+                    lambda env, ids=company_orders.ids: [
+                        (binding.id, binding.repair_id.id)
+                        for binding in env["kommo.lead.binding"]._kommo_bindings_for(
+                            env["repair.order"].browse(ids)
+                        )
+                    ]
                 )
-                run.execute(binding_ids)
+                run.execute([binding_id for binding_id, _order_id in pairs])
             except psycopg2.errors.LockNotAvailable:
-                binding_ids = []
-            bindings = self.env["kommo.lead.binding"].sudo().browse(binding_ids)
-            for binding in bindings.exists():
-                results[binding.repair_id] = run.results.get(binding.id, ("busy", None))
-            for order in company_orders - bindings.repair_id:
-                results[order] = ("busy", None)
+                pairs = []
+            for binding_id, order_id in pairs:
+                order = company_orders.browse(order_id)
+                results[order] = run.results.get(binding_id, ("busy", None))
+            for order in company_orders:
+                results.setdefault(order, ("busy", None))
         self.env.invalidate_all()
         return results

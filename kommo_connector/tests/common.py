@@ -68,9 +68,12 @@ class KommoEmulatorMixin:
 
     def setUp(self):
         super().setUp()
-        # Each test reads only its own calls (a class may start its emulator later).
+        # Each test reads only its own calls (a class may start its emulator later), and
+        # starts with Kommo's rate window empty: the previous test's cleanup emptied our
+        # throttle's memory of its last calls, not the emulator's.
         if getattr(self, "emu", None) is not None:
             self.emu.clear_log()
+            self.emu.unblock()
 
     def token_calls(self, grant_type=None):
         """Calls the emulator received on its token endpoint (optionally one grant type)."""

@@ -78,3 +78,19 @@ class TestPushAcrossWorkers(KommoCommittedCase):
             ),
         )
         self.assertEqual(states, ["synced"] * ORDER_COUNT)
+
+    def test_sync_kommo_on_an_order_older_than_the_account_reports_success(self):
+        # The order has no binding yet: the push creates and commits it in a transaction of
+        # its own, which the button's transaction (an older snapshot) cannot see.
+        (order_id,) = self.committed_orders(1)
+        account_id = self.committed_account()
+
+        def press_sync_kommo(account):
+            admin = account.env.ref("base.user_admin")
+            order = account.env["repair.order"].with_user(admin).browse(order_id)
+            self.assertEqual(order.kommo_sync_state, "not_synced")
+            return order.action_kommo_sync()
+
+        action = self.in_worker(account_id, press_sync_kommo)
+        self.assertEqual(action["params"]["type"], "success", action["params"]["message"])
+        self.assertEqual(len(self.emu.calls("POST", "/api/v4/leads/complex")), 1)
