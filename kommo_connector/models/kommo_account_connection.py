@@ -4,7 +4,7 @@ from datetime import timedelta, timezone
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import consteq
+from odoo.tools import consteq, plaintext2html
 from odoo.tools.misc import hmac
 
 from kommo_api import (
@@ -198,7 +198,7 @@ class KommoAccount(models.Model):
                 self.activity_schedule(
                     act_type_xmlid="mail.mail_activity_data_todo",
                     summary=summary,
-                    note=message,
+                    note=plaintext2html(message),
                     user_id=user.id,
                 )
         self.message_post(body=message)

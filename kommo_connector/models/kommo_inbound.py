@@ -313,6 +313,17 @@ class KommoInbound(models.AbstractModel):
             except KommoError as exc:
                 # Already in the sync log; the mark stays, so the next run reads them again.
                 _logger.warning("Kommo account %s: reconciliation failed: %s", account.id, exc)
+            except Exception as exc:  # one broken account must not starve the others
+                _logger.exception("Kommo account %s: reconciliation failed", account.id)
+                if commit:
+                    self.env.cr.rollback()  # the failure may have aborted the transaction
+                self.env["kommo.sync.log"]._kommo_log(
+                    account,
+                    "reconcile",
+                    direction="inbound",
+                    outcome="error",
+                    error_message=str(exc),
+                )
             if commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
 
@@ -366,7 +377,16 @@ class KommoInbound(models.AbstractModel):
         for lead in leads:
             binding = by_lead.get(lead["id"])
             if binding:
-                updated_at = lead.get("updated_at")
+                applied += self._reconcile_lead(binding, lead)
+        return applied
+
+    @api.model
+    def _reconcile_lead(self, binding, lead):
+        """Apply one lead of the poll in a savepoint: a lead that cannot be applied is logged
+        on its order and left for the next poll, never raised into the others'."""
+        updated_at = lead.get("updated_at")
+        try:
+            with self.env.cr.savepoint():
                 changed, _message = self._apply_lead_state(
                     binding,
                     lead.get("pipeline_id"),
@@ -374,5 +394,11 @@ class KommoInbound(models.AbstractModel):
                     datetime.fromtimestamp(updated_at, tz=timezone.utc) if updated_at else None,
                     "reconcile",
                 )
-                applied += changed
-        return applied
+        except Exception as exc:
+            _logger.warning("Kommo lead %s: reconciliation failed", lead["id"], exc_info=True)
+            self.env.invalidate_all()
+            self._log_inbound(
+                binding.account_id, "reconcile_stage", binding.repair_id, lead["id"], str(exc)
+            )
+            return 0
+        return changed

@@ -15,6 +15,9 @@ _logger = logging.getLogger(__name__)
 # A failure that may be passing (a lock, a serialisation conflict) is retried by the next
 # runs of the cron; after this many attempts the event waits for "Process again".
 MAX_ATTEMPTS = 3
+# Minutes to wait before the next attempt, per failed attempt: 2 ** attempts (2, 4, ...), so
+# a passing failure has time to pass instead of burning the retries in one cron run.
+RETRY_BASE_MINUTES = 2
 # Events applied per cron run; the cron runs again at once while some are left.
 PROCESS_BATCH_SIZE = 200
 CLEANUP_BATCH_SIZE = 1000
@@ -70,6 +73,12 @@ class KommoWebhookEvent(models.Model):
         help="What Odoo did with each event of the delivery, or why it did nothing.",
     )
     attempts = fields.Integer(readonly=True, copy=False)
+    next_attempt_at = fields.Datetime(
+        "Next attempt",
+        readonly=True,
+        copy=False,
+        help="A failed delivery is tried again by the cron once this time has passed.",
+    )
     processed_at = fields.Datetime(readonly=True, copy=False)
 
     _sql_constraints = [
@@ -182,6 +191,8 @@ class KommoWebhookEvent(models.Model):
                     """
                     SELECT id FROM kommo_webhook_event
                      WHERE state = 'pending' AND id > %s
+                       AND (next_attempt_at IS NULL
+                            OR next_attempt_at <= (now() AT TIME ZONE 'UTC'))
                      ORDER BY id
                      LIMIT 1
                        FOR UPDATE SKIP LOCKED
@@ -197,7 +208,15 @@ class KommoWebhookEvent(models.Model):
             done += 1
             if commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
-        remaining = self.search_count([("state", "=", "pending"), ("id", ">", last_id)])
+        remaining = self.search_count(
+            [
+                ("state", "=", "pending"),
+                ("id", ">", last_id),
+                "|",
+                ("next_attempt_at", "=", False),
+                ("next_attempt_at", "<=", fields.Datetime.now()),
+            ]
+        )
         self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
         return done
 
@@ -205,6 +224,7 @@ class KommoWebhookEvent(models.Model):
         """Apply this delivery's events; the outcome is written on the event, never raised."""
         self.ensure_one()
         attempts = self.attempts + 1
+        next_attempt_at = False
         try:
             with self.env.cr.savepoint():
                 state, reason = self._kommo_apply_events()
@@ -214,12 +234,17 @@ class KommoWebhookEvent(models.Model):
         except Exception as exc:  # whatever happens, it is recorded on the event
             _logger.warning("Kommo webhook event %s failed", self.id, exc_info=True)
             state = "failed" if attempts >= MAX_ATTEMPTS else "pending"
+            if state == "pending":
+                next_attempt_at = fields.Datetime.now() + timedelta(
+                    minutes=RETRY_BASE_MINUTES**attempts
+                )
             reason = _("Attempt %(attempt)s failed: %(error)s", attempt=attempts, error=exc)
         self.write(
             {
                 "state": state,
                 "reason": reason or False,
                 "attempts": attempts,
+                "next_attempt_at": next_attempt_at,
                 "processed_at": fields.Datetime.now(),
             }
         )
@@ -240,7 +265,9 @@ class KommoWebhookEvent(models.Model):
         """Apply the deliveries again now (after fixing the stage map, say)."""
         self.check_access("write")
         for event in self.sudo():
-            event.write({"state": "pending", "attempts": 0, "reason": False})
+            event.write(
+                {"state": "pending", "attempts": 0, "reason": False, "next_attempt_at": False}
+            )
             event._kommo_process()
         return True
 

@@ -1,6 +1,7 @@
 from datetime import timedelta
 from unittest.mock import patch
 
+from odoo import fields
 from odoo.tests import tagged
 
 from kommo_api.testing import LOST_STATUS_ID, WON_STATUS_ID
@@ -202,8 +203,9 @@ class TestInboundEvents(KommoInboundCase):
         ):
             self.env["kommo.webhook.event"]._cron_process_events()
             self.assertEqual((event.state, event.attempts), ("pending", 1))
-            self.env["kommo.webhook.event"]._cron_process_events()
-            self.env["kommo.webhook.event"]._cron_process_events()
+            for _retry in range(2):
+                event.next_attempt_at = fields.Datetime.now() - timedelta(minutes=1)
+                self.env["kommo.webhook.event"]._cron_process_events()
         self.assertEqual((event.state, event.attempts), ("failed", 3))
         self.assertIn("boom", event.reason)
         self.assertEqual(binding.kommo_stage_id.name, "Novo")

@@ -19,7 +19,7 @@ from datetime import timedelta
 import psycopg2.errors
 
 from odoo import SUPERUSER_ID, _, api, fields
-from odoo.tools import SQL
+from odoo.tools import SQL, plaintext2html
 
 from kommo_api import (
     KommoAuthError,
@@ -328,5 +328,8 @@ class PushRun:
             user = self.account.user_id or self.account._kommo_people_to_tell()[:1]
         if user:
             order.activity_schedule(
-                "mail.mail_activity_data_todo", summary=summary, note=message, user_id=user.id
+                "mail.mail_activity_data_todo",
+                summary=summary,
+                note=plaintext2html(message),
+                user_id=user.id,
             )
