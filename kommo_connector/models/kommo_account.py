@@ -4,7 +4,7 @@ import secrets
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from kommo_api import KommoError, normalize_host
+from kommo_api import KommoError, is_loopback, normalize_host
 
 from ..const import (
     DEFAULT_PHONE_REGION,
@@ -75,9 +75,7 @@ class KommoAccount(models.Model):
     token_obtained_at = fields.Datetime("Tokens obtained", groups=ADMIN_ONLY, copy=False)
     long_lived_token = fields.Char(groups=ADMIN_ONLY, copy=False)
     webhook_secret = fields.Char(groups=ADMIN_ONLY, copy=False, default=_new_webhook_secret)
-    webhook_url = fields.Char(
-        "Webhook URL", compute="_compute_webhook_url", groups="kommo_connector.group_kommo_manager"
-    )
+    webhook_url = fields.Char("Webhook URL", compute="_compute_webhook_url", groups=ADMIN_ONLY)
     webhook_registered = fields.Boolean(readonly=True, copy=False, tracking=True)
     state = fields.Selection(
         [
@@ -183,6 +181,33 @@ class KommoAccount(models.Model):
                         account.host,
                     )
                 ) from None
+            # A local address would send the tokens and the client secret to any program
+            # listening on this server: only for the emulator, set up by an administrator.
+            if (
+                is_loopback(account.host)
+                and not self.env.su
+                and not self.env.user.has_group(ADMIN_ONLY)
+            ):
+                raise ValidationError(
+                    _(
+                        "Only an administrator can point the Kommo account to an address on "
+                        "this server (%s).",
+                        account.host,
+                    )
+                )
+
+    @api.constrains("company_id")
+    def _check_company_keeps_bindings(self):
+        bindings = self.env["kommo.lead.binding"].sudo()
+        for account in self:
+            if bindings.search_count([("account_id", "=", account.id)], limit=1):
+                raise ValidationError(
+                    _(
+                        "The Kommo account %s already linked repair orders to Kommo leads: its "
+                        "company can't be changed. Add a new account for the other company.",
+                        account.name,
+                    )
+                )
 
     @api.onchange("host")
     def _onchange_host(self):
@@ -229,7 +254,7 @@ class KommoAccount(models.Model):
                 # A failure is in the sync log; Kommo drops hooks that keep failing anyway.
                 with contextlib.suppress(KommoError):
                     account._kommo_client(operation="webhook_unregister").unsubscribe_webhook(
-                        account.webhook_url
+                        account.sudo().webhook_url
                     )
             account.sudo().write(
                 {
@@ -283,7 +308,7 @@ class KommoAccount(models.Model):
         self.ensure_one()
         client = self._kommo_client(operation="webhook_register")
         try:
-            client.subscribe_webhook(self.webhook_url, WEBHOOK_EVENTS)
+            client.subscribe_webhook(self.sudo().webhook_url, WEBHOOK_EVENTS)
         except KommoError as exc:
             raise UserError(_("Kommo refused the webhook: %s", exc.message)) from exc
         self.webhook_registered = True
@@ -295,7 +320,7 @@ class KommoAccount(models.Model):
         self.ensure_one()
         client = self._kommo_client(operation="webhook_unregister")
         try:
-            client.unsubscribe_webhook(self.webhook_url)
+            client.unsubscribe_webhook(self.sudo().webhook_url)
         except KommoError as exc:
             raise UserError(_("Kommo refused to remove the webhook: %s", exc.message)) from exc
         self.webhook_registered = False

@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 
 from .kommo_field_path import (
     KOMMO_ENUM_TYPES,
@@ -96,6 +96,28 @@ class KommoFieldMap(models.Model):
             problem = self._kommo_path_problem(fmap.odoo_field_path, fmap.custom_field_id)
             if problem:
                 raise ValidationError(problem)
+
+    @api.constrains("odoo_field_path")
+    def _check_odoo_field_path_access(self):
+        # The push reads the path as superuser: whoever sets it must be able to read it.
+        if self.env.su:
+            return
+        for fmap in self:
+            chain, _problem = resolve_path(self.env["repair.order"], fmap.odoo_field_path)
+            for field in chain:
+                records = self.env[field.model_name]
+                try:
+                    records.check_access("read")
+                    records.check_field_access_rights("read", [field.name])
+                except AccessError:
+                    raise ValidationError(
+                        _(
+                            "You are not allowed to read “%(field)s” of %(model)s, so you "
+                            "can't send it to Kommo.",
+                            field=field.name,
+                            model=records._description,
+                        )
+                    ) from None
 
     @api.constrains("custom_field_id", "account_id")
     def _check_custom_field(self):
@@ -291,7 +313,8 @@ class KommoFieldMap(models.Model):
                     "custom_field_id": kommo_field.id,
                 }
             )
-        return self.create(vals_list)
+        # Proposed by the connector itself, not chosen by the user who connected.
+        return self.sudo().create(vals_list).sudo(False)
 
     @api.model
     def _kommo_create_missing_fields(self, account, client):

@@ -28,3 +28,4 @@ from . import test_push_concurrency
 from . import test_webhook_access
 from . import test_repair_order_web
 from . import test_review_robustness
+from . import test_review_security
