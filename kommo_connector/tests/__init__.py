@@ -27,5 +27,5 @@ from . import test_multi_company_push
 from . import test_push_concurrency
 from . import test_webhook_access
 from . import test_repair_order_web
-from . import test_review_robustness
-from . import test_review_security
+from . import test_failure_isolation
+from . import test_manager_limits
