@@ -14,6 +14,7 @@ from ..const import (
     WEBHOOK_EVENTS,
     WEBHOOK_ROUTE_PREFIX,
 )
+from ..tools.cursors import account_in_own_transaction
 
 # Who may read the connection secrets and tokens (ORM and RPC alike).
 ADMIN_ONLY = "base.group_system"
@@ -34,6 +35,7 @@ class KommoAccount(models.Model):
     _description = "Kommo account"
     _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "company_id, name, id"
+    _check_company_auto = True
 
     name = fields.Char(required=True, default="Kommo", tracking=True)
     active = fields.Boolean(default=True, tracking=True)
@@ -44,6 +46,7 @@ class KommoAccount(models.Model):
         "res.users",
         string="Responsible",
         tracking=True,
+        check_company=True,
         help="Told when the connection needs attention; when empty, the company's "
         "administrators are.",
     )
@@ -98,6 +101,7 @@ class KommoAccount(models.Model):
         "kommo.pipeline",
         string="Pipeline",
         domain="[('account_id', '=', id)]",
+        check_company=True,
         help="The Kommo pipeline repair orders are sent to.",
     )
     phone_region = fields.Char(
@@ -196,6 +200,19 @@ class KommoAccount(models.Model):
                     )
                 )
 
+    @api.constrains("pipeline_id")
+    def _check_pipeline_of_account(self):
+        for account in self.filtered("pipeline_id"):
+            if account.pipeline_id.account_id != account:
+                raise ValidationError(
+                    _(
+                        "The pipeline %(pipeline)s belongs to another Kommo account: choose one "
+                        "of the pipelines read from %(account)s.",
+                        pipeline=account.pipeline_id.display_name,
+                        account=account.display_name,
+                    )
+                )
+
     @api.constrains("company_id")
     def _check_company_keeps_bindings(self):
         bindings = self.env["kommo.lead.binding"].sudo()
@@ -242,7 +259,9 @@ class KommoAccount(models.Model):
         except KommoError as exc:
             self._kommo_record_failure(exc)
             return self._kommo_notification(_("Kommo connection failed"), self.last_error, "danger")
-        self.write({"state": "connected", "last_error": False, **self._kommo_info_values(info)})
+        self._kommo_write_after_calls(
+            {"state": "connected", "last_error": False, **self._kommo_info_values(info)}
+        )
         return self._kommo_notification(
             _("Kommo connection works"),
             _("Connected to the Kommo account %s.", self.kommo_account_name),
@@ -311,7 +330,7 @@ class KommoAccount(models.Model):
             client.subscribe_webhook(self.sudo().webhook_url, WEBHOOK_EVENTS)
         except KommoError as exc:
             raise UserError(_("Kommo refused the webhook: %s", exc.message)) from exc
-        self.webhook_registered = True
+        self._kommo_write_after_calls({"webhook_registered": True})
         return self._kommo_notification(
             _("Kommo webhook"), _("Kommo will now tell Odoo about lead changes.")
         )
@@ -323,7 +342,7 @@ class KommoAccount(models.Model):
             client.unsubscribe_webhook(self.sudo().webhook_url)
         except KommoError as exc:
             raise UserError(_("Kommo refused to remove the webhook: %s", exc.message)) from exc
-        self.webhook_registered = False
+        self._kommo_write_after_calls({"webhook_registered": False})
         return self._kommo_notification(
             _("Kommo webhook"), _("Kommo no longer sends lead changes to Odoo.")
         )
@@ -347,6 +366,21 @@ class KommoAccount(models.Model):
         """Whether sync jobs may talk to Kommo now: a dead connection must not be hammered."""
         self.ensure_one()
         return self.active and self.state == "connected"
+
+    def _kommo_write_after_calls(self, values):
+        """Write ``values`` on the account in a transaction of its own, committed at once.
+
+        A Kommo call of this request may have refreshed the token, which commits the account
+        row in a transaction of its own: writing the row in this (older) transaction would fail
+        to serialise, and Odoo would replay the request, calling Kommo again. This request's
+        snapshot predates that commit, so the values are also put in its cache.
+        """
+        self.ensure_one()
+        self.flush_recordset()
+        with account_in_own_transaction(self) as own_account:
+            own_account.write(values)
+        self.invalidate_recordset(list(values))
+        self.sudo()._update_cache(values)
 
     def _kommo_notification(self, title, message, kind="success"):
         return {
