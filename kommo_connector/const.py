@@ -18,9 +18,13 @@ THROTTLE_MARGIN = 0.1
 # A refresh token dies after 3 idle months: the cron renews pairs older than this.
 TOKEN_MAX_AGE_DAYS = 7
 
+# Every transaction of its own (tools/cursors.py) gives up a lock wait after this, and polls
+# this often for rows another worker holds.
+OWN_TRANSACTION_LOCK_TIMEOUT = "5s"
+OWN_TRANSACTION_POLL_SECONDS = 0.05
+
 # How long a worker waits for another worker's token refresh before giving up.
 TOKEN_LOCK_WAIT_SECONDS = 40.0
-TOKEN_LOCK_POLL_SECONDS = 0.1
 
 DEFAULT_PHONE_REGION = "BR"
 DEFAULT_RETENTION_DAYS = 90

@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 
 from odoo import http
 from odoo.http import request
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
 from kommo_api import WebhookParseError, delivery_fingerprint, parse_webhook
 from kommo_api.webhooks import MAX_BODY_BYTES
@@ -11,6 +12,9 @@ from kommo_api.webhooks import MAX_BODY_BYTES
 from ..const import WEBHOOK_ROUTE_PREFIX
 
 _logger = logging.getLogger(__name__)
+
+# Transactions tried in the request to store a delivery that others store at the same moment.
+STORE_ATTEMPTS = 3
 
 
 class HideWebhookSecret(logging.Filter):
@@ -52,11 +56,27 @@ class KommoWebhookController(http.Controller):
     )
     def kommo_webhook(self, secret, **_form):
         try:
-            return self._kommo_receive(secret)
+            return self._kommo_receive_now(secret)
         except Exception:
             # Never a 500 with a traceback: Kommo retries a 503 later, and the log says why.
             _logger.exception("Kommo webhook: the delivery could not be stored")
+            request.env.cr.rollback()
             return self._kommo_answer(503, "Try again later")
+
+    def _kommo_receive_now(self, secret):
+        """Store the delivery; when the same one is being stored by another worker this very
+        instant, store again at once in a new transaction, which sees the other's row
+        (kommo.webhook.event._kommo_receive). Odoo's own retry of the request would first
+        sleep up to 2 s, about all the time Kommo waits for an answer."""
+        for attempt in range(1, STORE_ATTEMPTS + 1):
+            try:
+                return self._kommo_receive(secret)
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                if attempt == STORE_ATTEMPTS:
+                    raise
+                request.env.cr.rollback()
+                request.env.reset()
+        return None
 
     def _kommo_receive(self, secret):
         events = request.env["kommo.webhook.event"].sudo()

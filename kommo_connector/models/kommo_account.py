@@ -14,7 +14,7 @@ from ..const import (
     WEBHOOK_EVENTS,
     WEBHOOK_ROUTE_PREFIX,
 )
-from ..tools.cursors import account_in_own_transaction
+from ..tools.cursors import RowsBusy, account_in_own_transaction
 
 # Who may read the connection secrets and tokens (ORM and RPC alike).
 ADMIN_ONLY = "base.group_system"
@@ -368,7 +368,8 @@ class KommoAccount(models.Model):
         return self.active and self.state == "connected"
 
     def _kommo_write_after_calls(self, values):
-        """Write ``values`` on the account in a transaction of its own, committed at once.
+        """Write ``values`` on the account in a transaction of its own, committed at once, or
+        in this one when it holds the row (tools/cursors.py: never wait for the caller).
 
         A Kommo call of this request may have refreshed the token, which commits the account
         row in a transaction of its own: writing the row in this (older) transaction would fail
@@ -377,8 +378,13 @@ class KommoAccount(models.Model):
         """
         self.ensure_one()
         self.flush_recordset()
-        with account_in_own_transaction(self) as own_account:
-            own_account.write(values)
+        try:
+            with account_in_own_transaction(self) as own_account:
+                own_account.write(values)
+        except RowsBusy as exc:
+            raise UserError(
+                _("Another Odoo process is updating this Kommo account; try again.")
+            ) from exc
         self.invalidate_recordset(list(values))
         self.sudo()._update_cache(values)
 

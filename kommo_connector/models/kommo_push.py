@@ -2,6 +2,7 @@ import psycopg2.errors
 
 from odoo import api, models
 
+from ..tools.cursors import held_by_caller
 from ..tools.push_leads import LeadPush
 
 # Option -> (system parameter, default). Kommo takes at most 50 entities per write call.
@@ -59,6 +60,15 @@ class KommoPush(models.AbstractModel):
         return pushed
 
     @api.model
+    def _kommo_held_by_caller(self, orders):
+        """Whether the caller's open transaction created or changed these orders or their
+        bindings: the push then runs in it (tools/cursors.py)."""
+        bindings = self.env["kommo.lead.binding"].sudo().search([("repair_id", "in", orders.ids)])
+        return held_by_caller(self.env, "repair_order", orders.ids) or (
+            bindings and held_by_caller(self.env, "kommo_lead_binding", bindings.ids)
+        )
+
+    @api.model
     def _kommo_push_orders(self, orders):
         """Push ``orders`` now, whatever their state (the "Sync Kommo" button).
 
@@ -77,7 +87,7 @@ class KommoPush(models.AbstractModel):
             if not account:
                 continue
             run = LeadPush(self.sudo().env, account, options, force=True, records=company_orders)
-            run.own_transactions = run.rows_committed("repair_order", tuple(company_orders.ids))
+            run.own_transactions = not self._kommo_held_by_caller(company_orders)
             try:
                 # (binding id, order id) pairs: a binding created by the push's own committed
                 # transaction is invisible to this one's older snapshot (REPEATABLE READ), so

@@ -2,7 +2,7 @@ import logging
 
 from odoo import api, fields, models
 
-from ..tools.cursors import account_in_own_transaction
+from ..tools.cursors import KEY_SHARE, account_in_own_transaction
 
 _logger = logging.getLogger(__name__)
 
@@ -96,7 +96,9 @@ class KommoSyncLog(models.Model):
         elif records is not None and records:
             values["res_model"] = records._name
         try:
-            with account_in_own_transaction(account) as own_account:
+            # KEY SHARE, what the row's foreign key check takes: logging never queues behind
+            # the account's writers (a token refresh holds the row during its call).
+            with account_in_own_transaction(account, lock=KEY_SHARE) as own_account:
                 return own_account.env["kommo.sync.log"].create(values).id
         except Exception:
             _logger.exception("Could not write the Kommo sync log row for %s", operation)

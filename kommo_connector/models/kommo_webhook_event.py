@@ -1,9 +1,7 @@
 import logging
-import time
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL, consteq
 
 from kommo_api import WebhookParseError, parse_webhook
@@ -21,8 +19,6 @@ RETRY_BASE_MINUTES = 2
 # Events applied per cron run; the cron runs again at once while some are left.
 PROCESS_BATCH_SIZE = 200
 CLEANUP_BATCH_SIZE = 1000
-# Transactions tried to store one delivery when concurrent ones get in the way.
-STORE_ATTEMPTS = 3
 SUMMARY_MAX_CHARS = 250
 
 
@@ -102,28 +98,20 @@ class KommoWebhookEvent(models.Model):
 
     @api.model
     def _kommo_receive(self, account, delivery, body, fingerprint, remote_addr=None):
-        """Store a delivery in a transaction of its own, committed before Kommo gets its
-        answer, and trigger its processing. Returns whether it was new.
+        """Store a delivery in the caller's transaction (the webhook request's) and trigger
+        its processing. Returns whether it was new.
 
+        One connection per delivery: a burst of deliveries must not need two each, or it
+        exhausts Odoo's connection pool. The request commits before Kommo gets its answer.
         Odoo's transactions are REPEATABLE READ: when another worker stores the same
-        delivery (or changes the account) at the same moment, the insert fails with a
-        serialisation error; a new transaction then sees the other's row.
+        delivery at the same moment, the insert fails to serialise; run again in a new
+        transaction (the webhook controller does so at once, ``odoo.service.model.retrying``
+        would too), it sees the other's row and stores nothing.
         """
-        for attempt in range(1, STORE_ATTEMPTS + 1):
-            try:
-                with self.env.registry.cursor() as cr:
-                    events = self.with_env(self.env(cr=cr))
-                    stored = events._kommo_store(
-                        account.with_env(events.env), delivery, body, fingerprint, remote_addr
-                    )
-                    if stored:
-                        events._kommo_trigger_processing()
-                    return bool(stored)
-            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
-                if attempt == STORE_ATTEMPTS:
-                    raise
-                time.sleep(0.05 * attempt)
-        return False
+        stored = self._kommo_store(account, delivery, body, fingerprint, remote_addr)
+        if stored:
+            self._kommo_trigger_processing()
+        return bool(stored)
 
     @api.model
     def _kommo_store(self, account, delivery, body, fingerprint, remote_addr=None):

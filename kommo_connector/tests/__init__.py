@@ -30,3 +30,4 @@ from . import test_repair_order_web
 from . import test_failure_isolation
 from . import test_manager_limits
 from . import test_account_consistency
+from . import test_own_transaction

@@ -1,11 +1,25 @@
-"""Transactions of their own for what must outlive the caller's transaction.
+"""Transactions of their own, and the one rule they follow.
 
-Kommo's refresh tokens are single use and an exchange with Kommo happens whatever becomes of
-the Odoo transaction that caused it: new tokens, the revoked state and the sync log are
-written in a short transaction of their own and committed at once.
+A second cursor ("a transaction of its own") is for what must outlive the caller's
+transaction or be seen by other workers at once: Kommo's single-use tokens, the throttle's
+slots, a sync log row, the account's state and a push's outcomes after Kommo answered. Every
+such cursor of the addon is opened here, and follows one rule:
 
-An account created in the caller's still uncommitted transaction is invisible to any other
-transaction; it is then written through the caller's cursor (nothing to outlive yet).
+    **A transaction of its own never waits for its caller.**
+
+The caller's transaction may hold the very rows the work writes: it wrote them, locked them,
+or created them and has not committed yet. A second transaction that waits for such a row
+waits for a commit that can only come after the wait ends: a deadlock between two connections
+of one thread, which PostgreSQL cannot see and no timeout ends. So:
+
+1. the rows are taken first, with NOWAIT, in the new transaction;
+2. when that fails, the caller's transaction tries the same lock, NOWAIT, in a savepoint: a
+   transaction re-takes its own locks at once, so this succeeds exactly when the caller is
+   the holder. Then (and when the rows are not visible to a new transaction at all) the work
+   runs in the caller's transaction and commits with it;
+3. when another worker holds them, this waits for that worker, a bounded time;
+4. every new transaction carries a ``lock_timeout``: a wait nobody foresaw fails in seconds
+   instead of hanging a request or a cron.
 """
 
 import time
@@ -13,68 +27,123 @@ from contextlib import contextmanager
 
 import psycopg2.errors
 
-from odoo import SUPERUSER_ID, api
 from odoo.tools import SQL
 
-from kommo_api import KommoError
+from ..const import OWN_TRANSACTION_LOCK_TIMEOUT, OWN_TRANSACTION_POLL_SECONDS
 
-from ..const import TOKEN_LOCK_POLL_SECONDS, TOKEN_LOCK_WAIT_SECONDS
+# Row lock modes, weakest first. KEY SHARE is what a foreign key check takes: enough to insert
+# rows that point at an account, without queueing behind the account's writers.
+KEY_SHARE = "FOR KEY SHARE"
+NO_KEY_UPDATE = "FOR NO KEY UPDATE"
+
+BUSY_ERRORS = (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure)
 
 
-def _row_visible(cr, account_id):
-    cr.execute(SQL("SELECT 1 FROM kommo_account WHERE id = %s", account_id))
-    return bool(cr.fetchone())
+class RowsBusy(Exception):  # noqa: N818 - a state to report, like LockNotAvailable
+    """Another worker held the rows for longer than the caller agreed to wait."""
 
 
-def _sudo_account(cr, account):
-    return api.Environment(cr, SUPERUSER_ID, account.env.context)["kommo.account"].browse(
-        account.id
-    )
+def bound_lock_waits(cr):
+    """Make lock waits of ``cr``'s current transaction fail after the rule's timeout."""
+    cr.execute(SQL("SET LOCAL lock_timeout = %s", OWN_TRANSACTION_LOCK_TIMEOUT))
 
 
 @contextmanager
-def account_in_own_transaction(account):
-    """The account (as superuser) in a new transaction committed on a clean exit."""
-    with account.env.registry.cursor() as cr:
-        if _row_visible(cr, account.id):
-            yield _sudo_account(cr, account)
-            return
-    yield _sudo_account(account.env.cr, account)
+def new_cursor(registry):
+    """A cursor on a new transaction, committed on a clean exit, its lock waits bounded.
+
+    For work that touches no row a caller can hold (the throttle's slots); rows a caller may
+    hold go through ``own_transaction``. Call ``bound_lock_waits`` again after a commit.
+    """
+    with registry.cursor() as cr:
+        bound_lock_waits(cr)
+        yield cr
 
 
-def _try_lock(cr, account_id):
-    """True once the row is locked here, False to try again in a new transaction."""
-    query = SQL("SELECT id FROM kommo_account WHERE id = %s FOR NO KEY UPDATE NOWAIT", account_id)
+def _lock(cr, table, ids, lock):
+    """Lock the visible rows ``ids`` of ``table`` NOWAIT; returns how many were found."""
+    cr.execute(
+        SQL(
+            "SELECT id FROM %s WHERE id IN %s ORDER BY id %s NOWAIT",
+            SQL.identifier(table),
+            ids,
+            SQL(lock),
+        ),
+        log_exceptions=False,
+    )
+    return len(cr.fetchall())
+
+
+def _caller_holds(cr, table, ids, lock):
+    """Whether the transaction of ``cr`` holds a lock on the rows (see the module docstring)."""
     try:
-        cr.execute(query, log_exceptions=False)
-    except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
-        # Held by another worker, or changed by one since this transaction's snapshot
-        # (REPEATABLE READ): a new transaction will see its commit.
-        cr.rollback()
+        with cr.savepoint(flush=False):
+            _lock(cr, table, ids, lock)
+    except BUSY_ERRORS:
         return False
     return True
 
 
-@contextmanager
-def locked_account(account):
-    """The account row locked (FOR NO KEY UPDATE) in a new transaction, committed on exit.
-
-    NO KEY UPDATE serialises the lockers like FOR UPDATE does, without blocking the foreign
-    key checks of sync log rows written meanwhile. The caller's transaction must not hold a
-    lock on the row (it would wait for itself): after TOKEN_LOCK_WAIT_SECONDS this gives up.
-    """
-    with account.env.registry.cursor() as cr:
-        if _row_visible(cr, account.id):
-            deadline = time.monotonic() + TOKEN_LOCK_WAIT_SECONDS
-            while not _try_lock(cr, account.id):
+def _take_rows(env, table, ids, lock, wait):
+    """A new cursor holding ``lock`` on the rows, or None when they are the caller's."""
+    deadline = time.monotonic() + wait
+    cr = env.registry.cursor()
+    try:
+        while True:
+            bound_lock_waits(cr)
+            try:
+                found = _lock(cr, table, ids, lock)
+            except BUSY_ERRORS:
+                # Held by someone, or changed since this snapshot (REPEATABLE READ): a new
+                # transaction sees the other's commit.
+                cr.rollback()
+                if _caller_holds(env.cr, table, ids, lock):
+                    cr.close()
+                    return None
                 if time.monotonic() > deadline:
-                    raise KommoError(
-                        "Another Odoo process is renewing the Kommo connection; try again."
-                    )
-                time.sleep(TOKEN_LOCK_POLL_SECONDS)
-            yield _sudo_account(cr, account)
-            return
-    account.env.cr.execute(
-        SQL("SELECT id FROM kommo_account WHERE id = %s FOR NO KEY UPDATE", account.id)
-    )
-    yield _sudo_account(account.env.cr, account)
+                    raise RowsBusy(f"{table} {list(ids)} held by another worker") from None
+                time.sleep(OWN_TRANSACTION_POLL_SECONDS)
+                continue
+            if found < len(ids):  # created by the caller, not committed yet
+                cr.close()
+                return None
+            return cr
+    except BaseException:
+        cr.close()
+        raise
+
+
+def held_by_caller(env, table, ids, lock=NO_KEY_UPDATE):
+    """Whether a new transaction can't take rows ``ids`` before the caller's ends: they are
+    not committed yet, or the caller's transaction holds them. Takes nothing: a probe."""
+    try:
+        cr = _take_rows(env, table, tuple(ids), lock, wait=0)
+    except RowsBusy:
+        return False  # another worker's: a new transaction waits for it, not for the caller
+    if cr is None:
+        return True
+    cr.close()
+    return False
+
+
+@contextmanager
+def own_transaction(env, table, ids, lock=NO_KEY_UPDATE, wait=5.0):
+    """``env`` on a new transaction that holds ``lock`` on rows ``ids`` of ``table``,
+    committed on a clean exit; or ``env`` itself when the rows are the caller's: the work
+    then commits with the caller (the rule in the module docstring).
+
+    Raises RowsBusy when another worker holds the rows for more than ``wait`` seconds.
+    """
+    cr = _take_rows(env, table, tuple(ids), lock, wait)
+    if cr is None:
+        yield env
+        return
+    with cr:
+        yield env(cr=cr)
+
+
+@contextmanager
+def account_in_own_transaction(account, lock=NO_KEY_UPDATE, wait=5.0):
+    """The account, as superuser, in a transaction of its own (``own_transaction``)."""
+    with own_transaction(account.env, "kommo_account", account.ids, lock, wait) as env:
+        yield account.with_env(env).sudo()

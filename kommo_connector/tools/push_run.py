@@ -29,11 +29,10 @@ from kommo_api import (
     KommoTokenRevoked,
 )
 
-from .cursors import account_in_own_transaction
+from .cursors import account_in_own_transaction, new_cursor
 from .token_store import OdooTokenStore
 
 TRANSACTION_ATTEMPTS = 4
-LOCK_TIMEOUT = "3s"
 # Delays between attempts after a transient failure (minutes), the last one repeating.
 RETRY_DELAYS_MINUTES = (1, 5, 15, 60, 240)
 # A claim lasts the lease plus this much per order claimed.
@@ -94,21 +93,15 @@ class PushRun:
 
     # -- transactions -------------------------------------------------------------------------
 
-    def rows_committed(self, table, ids):
-        """Whether rows ``ids`` of ``table`` are visible to a new transaction."""
-        with self.env.registry.cursor() as cr:
-            cr.execute(SQL("SELECT count(*) FROM %s WHERE id IN %s", SQL.identifier(table), ids))
-            return cr.fetchone()[0] == len(ids)
-
     @contextmanager
     def _transaction(self):
         if not self.own_transactions:
             yield self.env
             self.env.flush_all()
             return
-        with self.env.registry.cursor() as cr:
-            # A row locked by the caller's own unfinished transaction must not hang the push.
-            cr.execute(SQL("SET LOCAL lock_timeout = %s", LOCK_TIMEOUT))
+        # The orders are not the caller's (kommo.push decided so with held_by_caller); a lock
+        # another worker holds too long ends the wait (lock_timeout) and the attempt.
+        with new_cursor(self.env.registry) as cr:
             yield api.Environment(cr, SUPERUSER_ID, dict(self.env.context))
 
     def in_transaction(self, work, *args):

@@ -5,6 +5,7 @@ import time
 from odoo.tools import SQL
 
 from ..const import THROTTLE_MARGIN, THROTTLE_MAX_CALLS, THROTTLE_PERIOD
+from .cursors import bound_lock_waits, new_cursor
 
 # First key of the two-key advisory lock: keeps our locks apart from other modules' locks.
 ADVISORY_LOCK_NAMESPACE = 0x4B4F4D  # "KOM"
@@ -46,13 +47,16 @@ class PgThrottle:
     def _try_reserve(self, key):
         """Record a send for ``key`` and return 0, or return how long to wait first."""
         lock_key = SQL("%s, hashtext(%s)", ADVISORY_LOCK_NAMESPACE, key)
-        with self._registry.cursor() as cr:
+        # The lock and the slots are only ever taken here, never by a caller's transaction:
+        # a plain new cursor (its lock waits bounded) is safe.
+        with new_cursor(self._registry) as cr:
             cr.execute(SQL("SELECT pg_advisory_lock(%s)", lock_key))
             try:
                 # Odoo's transactions are REPEATABLE READ: the snapshot of the transaction
                 # that waited for the lock predates the previous holder's commit. Start a
                 # new one, now that the lock is held, to see every recorded send.
                 cr.commit()  # pylint: disable=invalid-commit
+                bound_lock_waits(cr)
                 wait = self._reserve(cr, key)
                 cr.commit()  # pylint: disable=invalid-commit
             except Exception:
