@@ -5,7 +5,8 @@ Kommo POSTs form-encoded bodies with PHP-style nested keys (``leads[status][0][i
 ``WebhookDelivery.is_for_account``, and deduplicates with ``delivery_fingerprint``. Events:
 
 * ``leads[add|update|status|delete]`` and ``contacts[add|update|delete]`` items are typed events;
-  their ``id`` is required and every id-like value must be a whole number.
+  their ``id`` is required; ids (entity, account, pipeline, stage, field, option) must be
+  positive whole numbers.
 * Other actions of a known entity (``leads[restore]``, ``companies[add]``, ``tasks[update]``...)
   become ``EventType.OTHER`` events (``entity``/``action`` say which) when their items carry an
   ``id``; items without one (``leads[note]``) yield no event.
@@ -43,6 +44,8 @@ _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 # Up to 9 digits, no leading zero: only canonical indexes become list positions.
 _INDEX_RE = re.compile(r"0|[1-9][0-9]{0,8}")
 _WHOLE_NUMBER_RE = re.compile(r"[0-9]{1,18}")
+# Kommo's ids (entities, accounts, pipelines, stages, fields, options) start at 1.
+_ID_RE = re.compile(r"[1-9][0-9]{0,17}")
 _DECIMAL_RE = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,15})?")
 # 11 digits reach year 5138: far from datetime's limits, so no overflow to handle.
 _TIMESTAMP_RE = re.compile(r"[0-9]{1,11}")
@@ -151,7 +154,7 @@ def parse_webhook(
     account = tree.get("account")
     if not isinstance(account, dict):
         raise WebhookParseError("no account section (account[id] / account[subdomain])")
-    account_id = _whole_number(account, "id", "account")
+    account_id = _kommo_id(account, "id", "account")
     subdomain = _scalar(account, "subdomain", "account")
     if account_id is None and subdomain is None:
         raise WebhookParseError("the account section has neither account[id] nor a subdomain")
@@ -324,7 +327,7 @@ def _excerpt(text: str, limit: int = 60) -> str:
 
 def _event(entity: str, action: str, item: dict, where: str) -> WebhookEvent | None:
     event_type = _EVENT_TYPES.get((entity, action), EventType.OTHER)
-    entity_id = _whole_number(item, "id", where)
+    entity_id = _kommo_id(item, "id", where)
     if entity_id is None:
         if event_type is EventType.OTHER:
             return None
@@ -332,10 +335,10 @@ def _event(entity: str, action: str, item: dict, where: str) -> WebhookEvent | N
     return WebhookEvent(
         type=event_type,
         entity_id=entity_id,
-        status_id=_whole_number(item, "status_id", where),
-        old_status_id=_whole_number(item, "old_status_id", where),
-        pipeline_id=_whole_number(item, "pipeline_id", where),
-        old_pipeline_id=_whole_number(item, "old_pipeline_id", where),
+        status_id=_kommo_id(item, "status_id", where),
+        old_status_id=_kommo_id(item, "old_status_id", where),
+        pipeline_id=_kommo_id(item, "pipeline_id", where),
+        old_pipeline_id=_kommo_id(item, "old_pipeline_id", where),
         price=_decimal(item, "price", where),
         name=_text(item, "name", where),
         responsible_user_id=_whole_number(item, "responsible_user_id", where),
@@ -353,7 +356,7 @@ def _custom_fields(item: dict, where: str) -> tuple[CustomFieldValue, ...]:
     fields = []
     for index, entry in enumerate(_numbered_items(item.get("custom_fields", []), where, "[id]")):
         field_where = f"{where}[{index}]"
-        field_id = _whole_number(entry, "id", field_where)
+        field_id = _kommo_id(entry, "id", field_where)
         if field_id is not None:  # a value without its field cannot be mapped to anything
             name, code = _text(entry, "name", field_where), _text(entry, "code", field_where)
             fields.append(CustomFieldValue(field_id, name, code, _field_values(entry, field_where)))
@@ -367,7 +370,7 @@ def _field_values(entry: dict, where: str) -> tuple[FieldValue, ...]:
         values = [{"value": value} if isinstance(value, str) else value for value in values]
     return tuple(
         FieldValue(
-            _text(value, "value", f"{where}[{n}]"), _whole_number(value, "enum", f"{where}[{n}]")
+            _text(value, "value", f"{where}[{n}]"), _kommo_id(value, "enum", f"{where}[{n}]")
         )
         for n, value in enumerate(_numbered_items(values, where, "[value]"))
     )
@@ -398,6 +401,12 @@ def _matching(node: Mapping, key: str, where: str, pattern: re.Pattern, kind: st
 
 def _whole_number(node: Mapping, key: str, where: str) -> int | None:
     value = _matching(node, key, where, _WHOLE_NUMBER_RE, "a whole number")
+    return None if value is None else int(value)
+
+
+def _kommo_id(node: Mapping, key: str, where: str) -> int | None:
+    """A Kommo id: a positive whole number (0 is nobody's id, not "none")."""
+    value = _matching(node, key, where, _ID_RE, "a whole number above 0 (a Kommo id)")
     return None if value is None else int(value)
 
 

@@ -658,7 +658,8 @@ def test_arbitrary_decoded_forms_parse_or_raise_only_webhook_parse_error(decoded
     assert_parses_or_refuses({"form": decoded} if not isinstance(decoded, dict) else decoded)
 
 
-IDS = st.integers(min_value=0, max_value=10**12)
+# Kommo ids start at 1 (0 and negatives are refused: test_an_id_of_0_or_below_is_refused).
+IDS = st.integers(min_value=1, max_value=10**12)
 TEXT = st.text(max_size=20)
 FIELD_VALUES = st.fixed_dictionaries({"value": TEXT}, optional={"enum": IDS})
 CUSTOM_FIELDS = st.fixed_dictionaries(
@@ -791,3 +792,23 @@ def test_generated_deliveries_keep_their_fingerprint_and_events_when_keys_are_sh
 
     assert delivery_fingerprint(urlencode(shuffled)) == delivery_fingerprint(urlencode(pairs))
     assert sorted(parse_webhook(urlencode(shuffled)).events, key=key) == sorted(expected, key=key)
+
+
+@pytest.mark.parametrize("lead_id", ["0", "-1", "00"])
+@pytest.mark.parametrize("key", ["id", "status_id", "pipeline_id"])
+def test_an_id_of_0_or_below_is_refused(lead_id, key):
+    """0 is nobody's id in Kommo: a delivery naming it must not find a "no lead" row."""
+    item = {"id": "31926520", "status_id": "142", "pipeline_id": "2116", key: lead_id}
+    body = urlencode(
+        [(f"leads[status][0][{name}]", value) for name, value in item.items()]
+        + [("account[id]", "30000001")]
+    )
+    with pytest.raises(
+        WebhookParseError, match=re.escape(f"[{key}] must be a whole number above 0")
+    ):
+        parse_webhook(body)
+
+
+def test_an_account_id_of_0_is_refused():
+    with pytest.raises(WebhookParseError, match=re.escape("account[id] must be a whole number")):
+        parse_webhook("account[id]=0&leads[add][0][id]=1")

@@ -1,3 +1,4 @@
+import hashlib
 import logging
 import re
 from urllib.parse import urlencode
@@ -6,13 +7,15 @@ from odoo import http
 from odoo.http import request
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
-from kommo_api import WebhookParseError, delivery_fingerprint, parse_webhook
+from kommo_api import WebhookDelivery, WebhookParseError, delivery_fingerprint, parse_webhook
 from kommo_api.webhooks import MAX_BODY_BYTES
 
 from ..const import WEBHOOK_ROUTE_PREFIX
 
 _logger = logging.getLogger(__name__)
 
+# An unreadable delivery is kept up to this many characters: enough to see what came.
+UNREADABLE_KEPT_CHARS = 100_000
 # Transactions tried in the request to store a delivery that others store at the same moment.
 STORE_ATTEMPTS = 3
 
@@ -85,16 +88,19 @@ class KommoWebhookController(http.Controller):
         if not account:
             _logger.warning("Kommo webhook from %s refused: unknown secret", remote_addr)
             return self._kommo_answer(403, "Forbidden")
+        text = self._kommo_body_text()
         try:
-            body = self._kommo_body()
-            delivery = parse_webhook(body)
-            fingerprint = delivery_fingerprint(body)
+            if (request.httprequest.content_length or 0) > MAX_BODY_BYTES:
+                raise WebhookParseError(f"the body is larger than {MAX_BODY_BYTES} bytes")
+            delivery = parse_webhook(text)
         except WebhookParseError as exc:
-            _logger.warning(
-                "Kommo webhook for account %s from %s refused: %s", account.id, remote_addr, exc
-            )
-            return self._kommo_answer(400, "Not a Kommo webhook delivery")
-        if not delivery.is_for_account(
+            delivery, error = WebhookDelivery(*self._kommo_named_account(), events=()), exc
+        else:
+            error = None
+        # A readable delivery always names an account; of an unreadable one, what can be read
+        # is compared.
+        names_an_account = delivery.account_id is not None or delivery.subdomain is not None
+        if names_an_account and not delivery.is_for_account(
             account.kommo_account_id or None, account.kommo_subdomain or None
         ):
             _logger.warning(
@@ -103,24 +109,39 @@ class KommoWebhookController(http.Controller):
                 remote_addr,
             )
             return self._kommo_answer(403, "Forbidden")
-        events._kommo_receive(
-            account, delivery, self._kommo_body_text(body), fingerprint, remote_addr
-        )
+        if error is None:
+            fingerprint = delivery_fingerprint(text)
+            events._kommo_receive(account, delivery, text, fingerprint, remote_addr)
+        else:
+            fingerprint = hashlib.sha256(text.encode()).hexdigest()
+            _logger.warning(
+                "Kommo webhook for account %s from %s kept as unreadable: %s",
+                account.id,
+                remote_addr,
+                error,
+            )
+            events._kommo_receive_unreadable(
+                account, text[:UNREADABLE_KEPT_CHARS], fingerprint, str(error), remote_addr
+            )
         return self._kommo_answer(200, "OK")
 
-    def _kommo_body(self):
-        """The delivery: the form Odoo already decoded (Kommo sends form-encoded bodies), or
-        the raw body of anything else (parse_webhook refuses it past the size limit)."""
+    def _kommo_body_text(self):
+        """The delivery as form-encoded text: the form Odoo already decoded (Kommo sends
+        form-encoded bodies), else the raw body, undecodable bytes replaced."""
         http_request = request.httprequest
+        if http_request.form:
+            return urlencode(list(http_request.form.items(multi=True)))
         if (http_request.content_length or 0) > MAX_BODY_BYTES:
-            raise WebhookParseError(f"the body is larger than {MAX_BODY_BYTES} bytes")
-        return http_request.form or http_request.get_data()
+            return ""  # not read
+        return http_request.get_data().decode("utf-8", errors="replace")
 
-    def _kommo_body_text(self, body):
-        """The delivery as form-encoded text, as stored for processing."""
-        if isinstance(body, bytes):
-            return body.decode("utf-8")  # parse_webhook checked it is UTF-8
-        return urlencode(list(body.items(multi=True)))
+    def _kommo_named_account(self):
+        """``(account id, subdomain)`` as far as they can be read from an unreadable delivery:
+        only a delivery that clearly names another account is refused."""
+        form = request.httprequest.form
+        account_id = form.get("account[id]", "").strip()
+        subdomain = form.get("account[subdomain]", "").strip()
+        return (int(account_id) if account_id.isdigit() else None), (subdomain or None)
 
     def _kommo_answer(self, status, text):
         return request.make_response(

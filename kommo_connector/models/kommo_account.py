@@ -15,6 +15,7 @@ from ..const import (
     WEBHOOK_ROUTE_PREFIX,
 )
 from ..tools.cursors import RowsBusy, account_in_own_transaction
+from ..tools.kommo_id import KommoId
 
 # Who may read the connection secrets and tokens (ORM and RPC alike).
 ADMIN_ONLY = "base.group_system"
@@ -94,7 +95,7 @@ class KommoAccount(models.Model):
         tracking=True,
     )
     last_error = fields.Text(readonly=True, copy=False)
-    kommo_account_id = fields.Integer("Kommo account ID", readonly=True, copy=False)
+    kommo_account_id = KommoId("Kommo account ID", readonly=True, copy=False)
     kommo_account_name = fields.Char("Kommo account", readonly=True, copy=False)
     kommo_subdomain = fields.Char("Kommo subdomain", readonly=True, copy=False)
     pipeline_id = fields.Many2one(

@@ -2,6 +2,8 @@ from odoo import api, fields, models
 
 from kommo_api import base_url
 
+from ..tools.kommo_id import KommoId
+
 
 class KommoContactBinding(models.Model):
     """The Kommo contact a customer (res.partner) is in one Kommo account."""
@@ -20,7 +22,7 @@ class KommoContactBinding(models.Model):
     partner_id = fields.Many2one(
         "res.partner", string="Customer", required=True, ondelete="cascade", index=True
     )
-    kommo_contact_id = fields.Integer("Kommo contact ID", required=True, index=True)
+    kommo_contact_id = KommoId("Kommo contact ID", required=True, index=True)
     kommo_contact_url = fields.Char("Kommo contact", compute="_compute_kommo_contact_url")
 
     _sql_constraints = [

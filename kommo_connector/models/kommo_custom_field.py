@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from ..tools.kommo_id import KommoId
+
 
 class KommoCustomField(models.Model):
     """A custom field of Kommo leads or contacts (read-only mirror)."""
@@ -16,7 +18,7 @@ class KommoCustomField(models.Model):
     entity_type = fields.Selection(
         [("leads", "Leads"), ("contacts", "Contacts")], required=True, readonly=True
     )
-    kommo_id = fields.Integer(string="Kommo ID", required=True, readonly=True)
+    kommo_id = KommoId(string="Kommo ID", required=True, readonly=True)
     name = fields.Char(required=True, readonly=True)
     code = fields.Char(readonly=True, help="Kommo's field code, e.g. PHONE or EMAIL.")
     # Kommo keeps adding field types, so they are kept as Kommo spells them.

@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from ..tools.kommo_id import KommoId
+
 
 class KommoCustomFieldEnum(models.Model):
     """An option of a Kommo select / multiselect custom field (read-only mirror)."""
@@ -17,7 +19,7 @@ class KommoCustomFieldEnum(models.Model):
         related="field_id.account_id", string="Kommo Account", store=True, index=True
     )
     company_id = fields.Many2one(related="field_id.company_id", store=True, index=True)
-    kommo_id = fields.Integer(string="Kommo ID", required=True, readonly=True)
+    kommo_id = KommoId(string="Kommo ID", required=True, readonly=True)
     value = fields.Char(required=True, readonly=True)
     sort = fields.Integer(readonly=True)
     active = fields.Boolean(

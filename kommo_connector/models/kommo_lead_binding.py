@@ -4,6 +4,8 @@ from odoo.tools import SQL
 
 from kommo_api import base_url
 
+from ..tools.kommo_id import KommoId
+
 PUSH_CRON_XMLID = "kommo_connector.ir_cron_kommo_push"
 
 
@@ -24,7 +26,7 @@ class KommoLeadBinding(models.Model):
     repair_id = fields.Many2one(
         "repair.order", string="Repair order", required=True, ondelete="cascade", index=True
     )
-    kommo_lead_id = fields.Integer("Kommo lead ID", index=True, readonly=True, copy=False)
+    kommo_lead_id = KommoId("Kommo lead ID", index=True, readonly=True, copy=False)
     kommo_lead_url = fields.Char("Kommo lead", compute="_compute_kommo_lead_url")
     sync_state = fields.Selection(
         [("pending", "Pending"), ("synced", "Synced"), ("error", "Error")],
@@ -54,9 +56,9 @@ class KommoLeadBinding(models.Model):
     )
     note_hash = fields.Char(readonly=True, copy=False)
     lead_hash = fields.Char(readonly=True, copy=False)
-    kommo_contact_id = fields.Integer("Kommo contact ID", readonly=True, copy=False)
-    kommo_pipeline_id = fields.Integer("Kommo pipeline ID", readonly=True)
-    kommo_status_id = fields.Integer("Kommo stage ID", readonly=True)
+    kommo_contact_id = KommoId("Kommo contact ID", readonly=True, copy=False)
+    kommo_pipeline_id = KommoId("Kommo pipeline ID", readonly=True)
+    kommo_status_id = KommoId("Kommo stage ID", readonly=True)
     kommo_stage_id = fields.Many2one(
         "kommo.pipeline.stage",
         string="Kommo stage",

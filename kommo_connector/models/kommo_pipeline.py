@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from ..tools.kommo_id import KommoId
+
 
 class KommoPipeline(models.Model):
     """A sales pipeline of the connected Kommo account (read-only mirror)."""
@@ -13,7 +15,7 @@ class KommoPipeline(models.Model):
         "kommo.account", string="Kommo Account", required=True, ondelete="cascade", index=True
     )
     company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
-    kommo_id = fields.Integer(string="Kommo ID", required=True, readonly=True)
+    kommo_id = KommoId(string="Kommo ID", required=True, readonly=True)
     name = fields.Char(required=True, readonly=True)
     sort = fields.Integer(readonly=True)
     is_main = fields.Boolean(string="Main Pipeline", readonly=True)

@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from ..tools.kommo_id import KommoId
+
 # Kommo's system stages, present in every pipeline.
 KOMMO_STATUS_WON = 142
 KOMMO_STATUS_LOST = 143
@@ -22,7 +24,7 @@ class KommoPipelineStage(models.Model):
         related="pipeline_id.account_id", string="Kommo Account", store=True, index=True
     )
     company_id = fields.Many2one(related="pipeline_id.company_id", store=True, index=True)
-    kommo_id = fields.Integer(string="Kommo ID", required=True, readonly=True)
+    kommo_id = KommoId(string="Kommo ID", required=True, readonly=True)
     name = fields.Char(required=True, readonly=True)
     sort = fields.Integer(readonly=True)
     color = fields.Char(readonly=True, help="Kommo's colour of the stage, e.g. #fffeb2.")

@@ -55,6 +55,7 @@ class KommoWebhookEvent(models.Model):
             ("done", "Done"),
             ("ignored", "Ignored"),
             ("failed", "Failed"),
+            ("unreadable", "Unreadable"),
         ],
         required=True,
         default="pending",
@@ -114,27 +115,54 @@ class KommoWebhookEvent(models.Model):
         return bool(stored)
 
     @api.model
+    def _kommo_receive_unreadable(self, account, body, fingerprint, reason, remote_addr=None):
+        """Keep an authenticated delivery the parser does not understand, with the reason;
+        Kommo gets 200 all the same. Kommo disables a webhook after more than 100 non-2xx
+        answers in 2 hours: a genuine delivery in a format we did not expect must not count
+        towards that. "Process again" reads it again (after an update of the parser, say)."""
+        return self._kommo_insert(
+            account,
+            fingerprint,
+            body,
+            remote_addr,
+            summary=_("(unreadable delivery)"),
+            state="unreadable",
+            reason=reason,
+        )
+
+    @api.model
     def _kommo_store(self, account, delivery, body, fingerprint, remote_addr=None):
         """Store a parsed delivery unless the account already has it; returns the new event,
-        or an empty recordset for a duplicate.
-
-        INSERT ... ON CONFLICT DO NOTHING: two workers receiving the same delivery at once
-        store it once, without an error in the log or an aborted transaction.
-        """
+        or an empty recordset for a duplicate."""
         labels = ", ".join(event_label(event) for event in delivery.events)
         if len(labels) > SUMMARY_MAX_CHARS:
             labels = labels[: SUMMARY_MAX_CHARS - 3] + "..."
+        return self._kommo_insert(
+            account,
+            fingerprint,
+            body,
+            remote_addr,
+            summary=labels or _("(no event)"),
+            event_count=len(delivery.events),
+        )
+
+    @api.model
+    def _kommo_insert(self, account, fingerprint, body, remote_addr, **values):
+        """INSERT ... ON CONFLICT DO NOTHING: two workers receiving the same delivery at once
+        store it once, without an error in the log or an aborted transaction (see
+        _kommo_receive). No ORM: the request that stores a delivery does nothing else."""
+        values = {"state": "pending", "event_count": 0, "reason": None, **values}
         self.env.cr.execute(
             SQL(
                 """
                 INSERT INTO kommo_webhook_event (
                     account_id, company_id, received_at, fingerprint, body, remote_addr,
-                    summary, event_count, state, attempts,
+                    summary, event_count, state, reason, attempts,
                     create_uid, create_date, write_uid, write_date
                 )
                 VALUES (
                     %(account)s, %(company)s, %(now)s, %(fingerprint)s, %(body)s, %(remote)s,
-                    %(summary)s, %(count)s, 'pending', 0,
+                    %(summary)s, %(count)s, %(state)s, %(reason)s, 0,
                     %(uid)s, %(now)s, %(uid)s, %(now)s
                 )
                 ON CONFLICT (account_id, fingerprint) DO NOTHING
@@ -146,8 +174,10 @@ class KommoWebhookEvent(models.Model):
                 fingerprint=fingerprint,
                 body=body,
                 remote=remote_addr,
-                summary=labels or _("(no event)"),
-                count=len(delivery.events),
+                summary=values["summary"],
+                count=values["event_count"],
+                state=values["state"],
+                reason=values["reason"],
                 uid=self.env.uid,
             ),
             log_exceptions=False,  # a concurrent duplicate is expected, see _kommo_receive
@@ -217,8 +247,8 @@ class KommoWebhookEvent(models.Model):
             with self.env.cr.savepoint():
                 state, reason = self._kommo_apply_events()
         except WebhookParseError as exc:
-            # Stored bodies passed the parser: only a change of the parser gets here.
-            state, reason, attempts = "failed", str(exc), max(attempts, MAX_ATTEMPTS)
+            # Kept unreadable when it came, or read by an older parser: nothing to retry.
+            state, reason = "unreadable", str(exc)
         except Exception as exc:  # whatever happens, it is recorded on the event
             _logger.warning("Kommo webhook event %s failed", self.id, exc_info=True)
             state = "failed" if attempts >= MAX_ATTEMPTS else "pending"

@@ -31,3 +31,4 @@ from . import test_failure_isolation
 from . import test_manager_limits
 from . import test_account_consistency
 from . import test_own_transaction
+from . import test_kommo_ids

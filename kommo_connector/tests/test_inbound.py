@@ -187,6 +187,26 @@ class TestInboundEvents(KommoInboundCase):
         self.assertIn(f"lead {lead_id} was deleted in Kommo", binding.last_error)
         self.assertIn(f"lead {lead_id} was deleted in Kommo", self.kommo_notes(order)[-1])
 
+    def test_every_deleted_lead_of_an_account_is_applied_two_then_fifty(self):
+        """A lead deleted in Kommo leaves its binding without a lead: NULL, so that the next
+        deleted lead of the same account does not collide with it."""
+        account = self.inbound_account()
+        bindings = self.env["kommo.lead.binding"]
+        for _order in range(50):
+            bindings |= self.bound_order(account)[1]
+        for batch in (bindings[:2], bindings[2:]):
+            events = self.receive_and_process(
+                account,
+                *(webhook_body(binding.kommo_lead_id, action="delete") for binding in batch),
+            )
+            self.assertEqual(set(events.mapped("state")), {"done"}, events.mapped("reason"))
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT count(*) FROM kommo_lead_binding WHERE id IN %s AND kommo_lead_id IS NULL",
+            [tuple(bindings.ids)],
+        )
+        self.assertEqual(self.env.cr.fetchone()[0], 50)
+
     def test_a_failing_event_is_retried_then_failed_and_can_be_processed_again(self):
         account = self.inbound_account()
         _order, binding = self.bound_order(account)
