@@ -1,6 +1,6 @@
 import logging
-from urllib.parse import parse_qsl
 from unittest.mock import patch
+from urllib.parse import parse_qsl
 
 from odoo.tests import tagged
 
