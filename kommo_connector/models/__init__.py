@@ -1,3 +1,4 @@
+from . import kommo_webhook_mixin
 from . import kommo_account
 from . import kommo_account_connection
 from . import kommo_rate_slot

@@ -1,5 +1,4 @@
 import contextlib
-import secrets
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -11,18 +10,12 @@ from ..const import (
     DEFAULT_RETENTION_DAYS,
     KOMMO_AUTHORIZE_URL,
     OAUTH_CALLBACK_ROUTE,
-    WEBHOOK_EVENTS,
-    WEBHOOK_ROUTE_PREFIX,
 )
 from ..tools.cursors import RowsBusy, account_in_own_transaction
 from ..tools.kommo_id import KommoId
 
 # Who may read the connection secrets and tokens (ORM and RPC alike).
 ADMIN_ONLY = "base.group_system"
-
-
-def _new_webhook_secret(_records=None):
-    return secrets.token_urlsafe(24)
 
 
 class KommoAccount(models.Model):
@@ -34,7 +27,7 @@ class KommoAccount(models.Model):
 
     _name = "kommo.account"
     _description = "Kommo account"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "kommo.webhook.mixin"]
     _order = "company_id, name, id"
     _check_company_auto = True
 
@@ -78,9 +71,6 @@ class KommoAccount(models.Model):
     token_expires_at = fields.Datetime("Access token expires", groups=ADMIN_ONLY, copy=False)
     token_obtained_at = fields.Datetime("Tokens obtained", groups=ADMIN_ONLY, copy=False)
     long_lived_token = fields.Char(groups=ADMIN_ONLY, copy=False)
-    webhook_secret = fields.Char(groups=ADMIN_ONLY, copy=False, default=_new_webhook_secret)
-    webhook_url = fields.Char("Webhook URL", compute="_compute_webhook_url", groups=ADMIN_ONLY)
-    webhook_registered = fields.Boolean(readonly=True, copy=False, tracking=True)
     state = fields.Selection(
         [
             ("not_connected", "Not connected"),
@@ -141,13 +131,6 @@ class KommoAccount(models.Model):
     def _compute_redirect_uri(self):
         for account in self:
             account.redirect_uri = account.get_base_url() + OAUTH_CALLBACK_ROUTE
-
-    @api.depends("webhook_secret")
-    def _compute_webhook_url(self):
-        for account in self:
-            secret = account.sudo().webhook_secret
-            base = account.get_base_url()
-            account.webhook_url = f"{base}{WEBHOOK_ROUTE_PREFIX}/{secret}" if secret else False
 
     def _compute_sync_log_count(self):
         counts = dict(
@@ -285,6 +268,7 @@ class KommoAccount(models.Model):
                     "token_expires_at": False,
                     "token_obtained_at": False,
                     "webhook_registered": False,
+                    "webhook_state": False,
                 }
             )
             account.message_post(body=_("Disconnected from Kommo."))
@@ -322,30 +306,6 @@ class KommoAccount(models.Model):
                 "Created in Kommo and mapped: %s.",
                 ", ".join(created.custom_field_id.mapped("name")),
             ),
-        )
-
-    def action_register_webhook(self):
-        self.ensure_one()
-        client = self._kommo_client(operation="webhook_register")
-        try:
-            client.subscribe_webhook(self.sudo().webhook_url, WEBHOOK_EVENTS)
-        except KommoError as exc:
-            raise UserError(_("Kommo refused the webhook: %s", exc.message)) from exc
-        self._kommo_write_after_calls({"webhook_registered": True})
-        return self._kommo_notification(
-            _("Kommo webhook"), _("Kommo will now tell Odoo about lead changes.")
-        )
-
-    def action_unregister_webhook(self):
-        self.ensure_one()
-        client = self._kommo_client(operation="webhook_unregister")
-        try:
-            client.unsubscribe_webhook(self.sudo().webhook_url)
-        except KommoError as exc:
-            raise UserError(_("Kommo refused to remove the webhook: %s", exc.message)) from exc
-        self._kommo_write_after_calls({"webhook_registered": False})
-        return self._kommo_notification(
-            _("Kommo webhook"), _("Kommo no longer sends lead changes to Odoo.")
         )
 
     def action_open_sync_log(self):
