@@ -14,9 +14,13 @@ Kommo POSTs form-encoded bodies with PHP-style nested keys (``leads[status][0][i
   stays in ``WebhookDelivery.raw``, and each event's own item in ``WebhookEvent.raw``.
 
 Garbage raises ``WebhookParseError``, whatever the input, and nothing else: not form-encoded,
-invalid UTF-8, oversized, too many keys, too deep, malformed brackets (``[]`` too: Kommo numbers
-its items), a key given twice or as both value and section, no account, no known entity,
-non-numeric ids.
+invalid UTF-8, oversized, too many keys, too deep, malformed brackets, a key given twice or as
+both value and section, no account, no known entity, non-numeric ids.
+
+Tolerated as PHP (Kommo's language) reads them: ``[]`` in a key appends a new item
+(``custom_fields[][id]=1``), and a custom field's ``values`` given as one object
+(``[values][value]=text``) instead of a numbered list, as some of Kommo's documented examples
+show.
 """
 
 from __future__ import annotations
@@ -38,8 +42,8 @@ MAX_KEYS = 20_000
 MAX_KEY_DEPTH = 10
 KNOWN_ENTITIES = ("leads", "contacts", "companies", "customers", "tasks")
 
-_KEY_RE = re.compile(r"([^\[\]]+)((?:\[[^\[\]]+\])*)")
-_SEGMENT_RE = re.compile(r"\[([^\[\]]+)\]")
+_KEY_RE = re.compile(r"([^\[\]]+)((?:\[[^\[\]]*\])*)")
+_SEGMENT_RE = re.compile(r"\[([^\[\]]*)\]")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 # Up to 9 digits, no leading zero: only canonical indexes become list positions.
 _INDEX_RE = re.compile(r"0|[1-9][0-9]{0,8}")
@@ -300,8 +304,13 @@ def _split_key(key: str) -> list[str]:
 
 def _insert(tree: dict, segments: list[str], value: str, key: str) -> None:
     node = tree
-    for segment in segments[:-1]:
-        node = node.setdefault(segment, {})
+    for position in range(len(segments)):
+        if segments[position] == "":  # PHP's "append": one past the highest number there
+            numbers = [int(name) for name in node if _INDEX_RE.fullmatch(name)]
+            segments[position] = str(max(numbers) + 1 if numbers else 0)
+        if position == len(segments) - 1:
+            break
+        node = node.setdefault(segments[position], {})
         if not isinstance(node, dict):
             raise WebhookParseError(f"key {_excerpt(key)!r} extends a key that holds a value")
     if segments[-1] in node:
@@ -366,6 +375,8 @@ def _custom_fields(item: dict, where: str) -> tuple[CustomFieldValue, ...]:
 def _field_values(entry: dict, where: str) -> tuple[FieldValue, ...]:
     where = f"{where}[values]"
     values = entry.get("values", [])
+    if isinstance(values, dict):  # one value given as an object: [values][value]=text
+        values = [values]
     if isinstance(values, list):  # values[0]=text is short for values[0][value]=text
         values = [{"value": value} if isinstance(value, str) else value for value in values]
     return tuple(

@@ -408,7 +408,6 @@ def test_is_for_account_is_false_when_nothing_can_be_compared():
         ),
         ("account[id]=1&leads[add][0][id]=1&leads[add][0][id]=2", "given twice"),
         ("account[id]=1&leads[add][0][id]=1&leads[add][0][id][x]=2", "holds a value"),
-        ("account[id]=1&leads[add][][id]=1", "malformed key"),
         ("account[id]=1&leads[add[0][id]=1", "malformed key"),
         ("account[id]=1&leads]add[0][id]=1", "malformed key"),
         ("account[id]=1&leads[add][0][id]x=1", "malformed key"),
@@ -812,3 +811,24 @@ def test_an_id_of_0_or_below_is_refused(lead_id, key):
 def test_an_account_id_of_0_is_refused():
     with pytest.raises(WebhookParseError, match=re.escape("account[id] must be a whole number")):
         parse_webhook("account[id]=0&leads[add][0][id]=1")
+
+
+def test_empty_brackets_append_items_as_php_reads_them():
+    body = (
+        "leads[status][][id]=11&leads[status][][id]=12"
+        "&leads[status][1][status_id]=142&account[id]=30000001"
+    )
+    first, second = parse_webhook(body).events
+    assert (first.entity_id, first.status_id) == (11, None)
+    assert (second.entity_id, second.status_id) == (12, 142)
+
+
+def test_a_custom_field_value_given_as_one_object_is_read():
+    """Some of Kommo's documented examples give a field's values as an object, not a list."""
+    body = (
+        "leads[update][0][id]=5&leads[update][0][custom_fields][0][id]=77"
+        "&leads[update][0][custom_fields][0][values][value]=ABC1D23"
+        "&leads[update][0][custom_fields][0][values][enum]=9&account[id]=30000001"
+    )
+    (event,) = parse_webhook(body).events
+    assert event.custom_field(77).values == (FieldValue("ABC1D23", 9),)
