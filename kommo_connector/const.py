@@ -1,6 +1,8 @@
 """Constants of the Kommo connector (routes, defaults, limits) in one place."""
 
 OAUTH_CALLBACK_ROUTE = "/kommo/oauth/callback"
+# Kommo calls it when an administrator removes the integration from the Kommo account.
+OAUTH_DISCONNECT_ROUTE = "/kommo/oauth/disconnect"
 WEBHOOK_ROUTE_PREFIX = "/kommo/webhook"
 
 KOMMO_AUTHORIZE_URL = "https://www.kommo.com/oauth"

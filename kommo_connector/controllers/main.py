@@ -6,13 +6,31 @@ from odoo import http
 from odoo.exceptions import UserError
 from odoo.http import request
 
-from ..const import OAUTH_CALLBACK_ROUTE
+from ..const import OAUTH_CALLBACK_ROUTE, OAUTH_DISCONNECT_ROUTE
 
 _logger = logging.getLogger(__name__)
 
 
 class KommoController(http.Controller):
     _oauth_callback_url = OAUTH_CALLBACK_ROUTE
+    _oauth_disconnect_url = OAUTH_DISCONNECT_ROUTE
+
+    @http.route(
+        _oauth_disconnect_url, type="http", auth="public", methods=["GET"], save_session=False
+    )
+    def kommo_oauth_disconnect(self, account_id=None, client_uuid=None, signature=None, **_kw):
+        """Kommo's disconnect hook: an administrator removed the integration in Kommo.
+
+        Signed, not secret: the signature proves Kommo sent it (tools in kommo_api)."""
+        kommo_account_id = int(account_id) if (account_id or "").isdigit() else None
+        account = request.env["kommo.account"]._kommo_account_for_disconnect(
+            client_uuid, kommo_account_id, signature
+        )
+        if not account:
+            _logger.warning("Kommo disconnect hook refused: unknown account or bad signature")
+            raise Forbidden()
+        account._kommo_disconnected_by_kommo()
+        return request.make_response("OK", headers=[("Content-Type", "text/plain")])
 
     @http.route(_oauth_callback_url, type="http", auth="user", methods=["GET"])
     def kommo_oauth_callback(self, state=None, code=None, referer=None, error=None, **kwargs):

@@ -10,6 +10,7 @@ from ..const import (
     DEFAULT_RETENTION_DAYS,
     KOMMO_AUTHORIZE_URL,
     OAUTH_CALLBACK_ROUTE,
+    OAUTH_DISCONNECT_ROUTE,
 )
 from ..tools.cursors import RowsBusy, account_in_own_transaction
 from ..tools.kommo_id import KommoId
@@ -66,6 +67,12 @@ class KommoAccount(models.Model):
         help="Where Kommo asks the administrator to allow the integration.",
     )
     redirect_uri = fields.Char("Redirect URI", compute="_compute_redirect_uri")
+    disconnect_hook_url = fields.Char(
+        "Disconnect hook",
+        compute="_compute_redirect_uri",
+        help="Kommo calls this address when the integration is removed from the Kommo "
+        "account: Odoo then stops sending and tells you.",
+    )
     access_token = fields.Char(groups=ADMIN_ONLY, copy=False)
     refresh_token = fields.Char(groups=ADMIN_ONLY, copy=False)
     token_expires_at = fields.Datetime("Access token expires", groups=ADMIN_ONLY, copy=False)
@@ -131,6 +138,7 @@ class KommoAccount(models.Model):
     def _compute_redirect_uri(self):
         for account in self:
             account.redirect_uri = account.get_base_url() + OAUTH_CALLBACK_ROUTE
+            account.disconnect_hook_url = account.get_base_url() + OAUTH_DISCONNECT_ROUTE
 
     def _compute_sync_log_count(self):
         counts = dict(

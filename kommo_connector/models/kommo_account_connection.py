@@ -45,10 +45,8 @@ class KommoAccount(models.Model):
         """A ``kommo_api.KommoClient`` for this account: tokens from the account row, the
         throttle shared by all workers, and every exchange written to the sync log.
 
-        A token refresh locks and updates the account row in a transaction of its own, so
-        the calling transaction must not have written the account before its calls to
-        Kommo (the refresh would wait for it); writing it after them is fine (Odoo retries
-        the rare request whose snapshot predates a refresh)."""
+        A token refresh locks and updates the account row in a transaction of its own, or
+        in the caller's when the caller holds the row (tools/cursors.py)."""
         self.ensure_one()
         account = self.sudo()
         host = host or account.host
@@ -161,6 +159,49 @@ class KommoAccount(models.Model):
                 )
 
     # -- revocation -----------------------------------------------------------------------
+
+    @api.model
+    def _kommo_account_for_disconnect(self, client_uuid, kommo_account_id, signature):
+        """The account Kommo's disconnect hook is about, when its signature is that account's
+        (HMAC-SHA256 of ``client_id|account_id`` keyed with the integration's secret key);
+        else an empty recordset."""
+        from kommo_api import verify_disconnect_signature  # noqa: PLC0415 TODO top once merged
+
+        if not (client_uuid and kommo_account_id and signature):
+            return self.browse()
+        candidates = self.sudo().search(
+            [("client_id", "=", client_uuid), ("kommo_account_id", "=", kommo_account_id)]
+        )
+        return candidates.filtered(
+            lambda account: (
+                account.client_secret
+                and verify_disconnect_signature(
+                    account.client_id, account.client_secret, kommo_account_id, signature
+                )
+            )
+        )[:1]
+
+    def _kommo_disconnected_by_kommo(self):
+        """The integration was removed from the Kommo account: its tokens are dead and its
+        webhook gone. Stop sending and tell a person, who may connect again."""
+        self.ensure_one()
+        message = _(
+            "The integration was removed in Kommo (account %s): Odoo stopped sending to Kommo "
+            "and forgot the tokens. Connect again to resume.",
+            self.kommo_account_name or self.host,
+        )
+        self.sudo().write(
+            {
+                "state": "not_connected",
+                "last_error": message,
+                "access_token": False,
+                "refresh_token": False,
+                "token_expires_at": False,
+                "webhook_registered": False,
+                "webhook_state": False,
+            }
+        )
+        self._kommo_ask_for_reconnection(message)
 
     def _kommo_mark_revoked(self, error):
         """Kommo no longer accepts this connection: stop, and tell a human once."""

@@ -158,16 +158,38 @@ class KommoInbound(models.AbstractModel):
                 lead_id,
             )
         binding.write({"kommo_pipeline_id": pipeline_id, "kommo_status_id": status_id, **newer})
+        lines, error = self._kommo_follow(binding)
+        self._log_inbound(binding.account_id, f"{source}_stage", binding.repair_id, lead_id, error)
+        return True, " ".join(lines)
+
+    @api.model
+    def _kommo_follow_again(self, binding):
+        """A person fixed what stopped the order (Retry on "Kommo ahead"): try again."""
+        binding = binding.sudo().with_context(kommo_inbound=True)
+        _lines, error = self._kommo_follow(binding)
+        self._log_inbound(
+            binding.account_id, "retry_stage", binding.repair_id, binding.kommo_lead_id, error
+        )
+        return not error
+
+    @api.model
+    def _kommo_follow(self, binding):
+        """Take the order where the binding's Kommo stage says, post what happened, and flag
+        the order "Kommo ahead" when Odoo refused: ``(lines, error or False)``."""
         account, order = binding.account_id, binding.repair_id
         state_before = order.state
-        lines, error = self._follow_stage(account, order, pipeline_id, status_id)
+        lines, error = self._follow_stage(
+            account, order, binding.kommo_pipeline_id, binding.kommo_status_id
+        )
         if order.state != state_before:
             # The lead's fields that show the order's state (e.g. a mapped status field) are
             # stale now: the next push refreshes them, on the stage Kommo chose.
             binding._kommo_mark_pending()
+        binding.write({"kommo_ahead": bool(error), "kommo_ahead_reason": error or False})
         order.message_post(body=Markup("<br/>").join(lines), subtype_xmlid="mail.mt_note")
-        self._log_inbound(account, f"{source}_stage", order, lead_id, error)
-        return True, " ".join(lines)
+        if error:
+            order._kommo_tell_responsible(_("Kommo is ahead of Odoo"), " ".join(lines), account)
+        return lines, error
 
     @api.model
     def _follow_stage(self, account, order, pipeline_id, status_id):

@@ -67,6 +67,14 @@ class KommoLeadBinding(models.Model):
         ondelete="set null",
     )
     kommo_updated_at = fields.Datetime("Updated in Kommo", readonly=True)
+    kommo_ahead = fields.Boolean(
+        "Kommo ahead",
+        readonly=True,
+        copy=False,
+        help="Kommo moved the lead to a stage whose repair state Odoo could not take: a "
+        "person decides (Retry once the cause is fixed, or change the order's state).",
+    )
+    kommo_ahead_reason = fields.Text("Why Odoo did not follow", readonly=True, copy=False)
     pushed_at = fields.Datetime("Last sent", readonly=True)
     # Bumped by every relevant change of the order: a push marks the binding synced only if
     # no change came in since the data it sent was read.
@@ -188,6 +196,7 @@ class KommoLeadBinding(models.Model):
         self.invalidate_recordset(
             ["sync_state", "revision", "attempt_count", "next_attempt_at", "write_date"]
         )
+        self.modified(["sync_state"])  # the orders' stored Kommo state follows
         self._kommo_trigger_push()
 
     @api.model

@@ -1,5 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
+from odoo.tools import plaintext2html
 
 KOMMO_USER_GROUP = "kommo_connector.group_kommo_user"
 # Besides the first hop of each mapped path, what the lead shows: its name (reference,
@@ -15,16 +16,20 @@ class RepairOrder(models.Model):
     )
     kommo_sync_state = fields.Selection(
         [
-            ("not_synced", "Not synced"),
+            ("not_synced", "Not in Kommo"),
             ("pending", "Pending"),
             ("synced", "Synced"),
             ("error", "Error"),
+            ("kommo_ahead", "Kommo ahead"),
         ],
-        string="Kommo sync",
-        compute="_compute_kommo_sync",
-        search="_search_kommo_sync_state",
+        string="Kommo",
+        compute="_compute_kommo_sync_state",
+        store=True,
+        index=True,
         compute_sudo=True,
         groups=KOMMO_USER_GROUP,
+        help="Kommo ahead: Kommo moved the lead to a stage whose repair state Odoo could "
+        "not take, and a person decides.",
     )
     kommo_last_sync = fields.Datetime(
         "Last Kommo sync", compute="_compute_kommo_sync", compute_sudo=True, groups=KOMMO_USER_GROUP
@@ -40,37 +45,40 @@ class RepairOrder(models.Model):
     )
 
     @api.depends(
-        "company_id",
         "kommo_lead_binding_ids.sync_state",
+        "kommo_lead_binding_ids.kommo_ahead",
+        "kommo_lead_binding_ids.account_id.active",
+    )
+    def _compute_kommo_sync_state(self):
+        for order in self:
+            binding = order._kommo_binding()
+            if binding.kommo_ahead:
+                order.kommo_sync_state = "kommo_ahead"
+            else:
+                order.kommo_sync_state = binding.sync_state or "not_synced"
+
+    @api.depends(
+        "company_id",
         "kommo_lead_binding_ids.last_sync_at",
         "kommo_lead_binding_ids.last_error",
+        "kommo_lead_binding_ids.kommo_ahead_reason",
         "kommo_lead_binding_ids.kommo_lead_id",
         "kommo_lead_binding_ids.kommo_stage_id",
     )
     def _compute_kommo_sync(self):
-        accounts = {}
         for order in self:
-            company = order.company_id
-            if company not in accounts:
-                accounts[company] = self.env["kommo.account"]._kommo_for_company(company)
-            binding = order.kommo_lead_binding_ids.filtered(
-                lambda binding, account=accounts[company]: binding.account_id == account
-            )[:1]
-            order.kommo_sync_state = binding.sync_state or "not_synced"
+            binding = order._kommo_binding()
             order.kommo_last_sync = binding.last_sync_at
-            order.kommo_last_error = binding.last_error
+            order.kommo_last_error = binding.kommo_ahead_reason or binding.last_error
             order.kommo_lead_url = binding.kommo_lead_url
             order.kommo_stage_name = binding.kommo_stage_id.name
 
-    def _search_kommo_sync_state(self, operator, value):
-        if operator not in ("=", "!=", "in", "not in"):
-            raise NotImplementedError(_("Unsupported search on the Kommo sync state."))
-        states = {value} if isinstance(value, str) else set(value or ())
-        bound_states = list(states - {"not_synced"})
-        domain = [("kommo_lead_binding_ids.sync_state", "in", bound_states)]
-        if "not_synced" in states:
-            domain = ["|", ("kommo_lead_binding_ids", "=", False), *domain]
-        return domain if operator in ("=", "in") else ["!", *domain]
+    def _kommo_binding(self):
+        """The order's binding with its company's active Kommo account (one at most)."""
+        self.ensure_one()
+        return self.sudo().kommo_lead_binding_ids.filtered(
+            lambda binding: binding.account_id.active and binding.company_id == self.company_id
+        )[:1]
 
     # -- marking for the push (no call to Kommo here) -----------------------------------------
 
@@ -84,6 +92,8 @@ class RepairOrder(models.Model):
     def write(self, vals):
         result = super().write(vals)
         if self and not self.env.context.get("kommo_inbound") and self._kommo_watches(vals):
+            if "state" in vals:  # a person decided: the order's state is Odoo's answer
+                self._kommo_settle_ahead()
             self._kommo_mark_pending()
         return result
 
@@ -97,6 +107,27 @@ class RepairOrder(models.Model):
         )
         watched.update(path.split(".")[0] for path in maps.mapped("odoo_field_path") if path)
         return not watched.isdisjoint(vals)
+
+    def _kommo_tell_responsible(self, summary, message, account):
+        """One open activity ``summary`` for the order's responsible, else the account's
+        people: what Kommo sync needs from a person stays in their to-do list once."""
+        self.ensure_one()
+        if self.activity_ids.filtered(lambda activity: activity.summary == summary):
+            return
+        user = self.user_id
+        if not (user.active and not user.share):
+            user = account.user_id or account._kommo_people_to_tell()[:1]
+        if user:
+            self.activity_schedule(
+                "mail.mail_activity_data_todo",
+                summary=summary,
+                note=plaintext2html(message),
+                user_id=user.id,
+            )
+
+    def _kommo_settle_ahead(self):
+        bindings = self.sudo().kommo_lead_binding_ids.filtered("kommo_ahead")
+        bindings.write({"kommo_ahead": False, "kommo_ahead_reason": False})
 
     def _kommo_mark_pending(self):
         """Queue the orders for the push cron (triggered when this transaction commits)."""
@@ -136,8 +167,26 @@ class RepairOrder(models.Model):
         return notification(_("Kommo"), message, "warning" if "error" in states else "success")
 
     def action_open_kommo_lead(self):
+        """The smart button: the lead in Kommo, or a first sync when there is none yet."""
         self.ensure_one()
+        if not self.kommo_lead_url:
+            return self.action_kommo_sync()
         return {"type": "ir.actions.act_url", "url": self.kommo_lead_url, "target": "new"}
+
+    def action_kommo_retry(self):
+        """The banner's Retry: follow Kommo's stage again (Kommo ahead), else sync now."""
+        self.ensure_one()
+        if self.kommo_sync_state != "kommo_ahead":
+            return self.action_kommo_sync()
+        self.check_access("write")
+        binding = self._kommo_binding()
+        self.env["kommo.inbound"]._kommo_follow_again(binding)
+        self.invalidate_recordset(["kommo_sync_state", "kommo_last_error"])
+        if self.kommo_sync_state == "kommo_ahead":
+            message, kind = self.kommo_last_error, "warning"
+        else:
+            message, kind = _("%s follows Kommo's stage now.", self.name), "success"
+        return self.env["kommo.account"]._kommo_notification(_("Kommo"), message, kind)
 
     def _kommo_sync_message(self, state, message):
         self.ensure_one()

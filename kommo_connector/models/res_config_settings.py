@@ -13,6 +13,13 @@ class ResConfigSettings(models.TransientModel):
         related="kommo_account_id.state", string="Kommo connection", groups=MANAGER
     )
     kommo_account_name = fields.Char(related="kommo_account_id.kommo_account_name", groups=MANAGER)
+    group_kommo_user_for_repairs = fields.Boolean(
+        "Repair users sync with Kommo",
+        implied_group="kommo_connector.group_kommo_user",
+        group="stock.group_stock_user",
+        help="Every inventory user (repair technicians) sees the Kommo tab and the Sync Kommo "
+        "button of repair orders.",
+    )
 
     @api.depends("company_id")
     def _compute_kommo_account_id(self):

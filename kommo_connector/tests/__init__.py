@@ -32,3 +32,4 @@ from . import test_manager_limits
 from . import test_account_consistency
 from . import test_own_transaction
 from . import test_kommo_ids
+from . import test_repair_order_status

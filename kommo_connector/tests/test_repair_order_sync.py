@@ -161,6 +161,10 @@ class TestSyncKommoButton(KommoPushCase):
         self.assertFalse(self.emu.log)
 
     def repair_only_user(self):
+        """A repair user of a shop that turned "Repair users sync with Kommo" off."""
+        settings = self.env["res.config.settings"].create({})
+        settings.group_kommo_user_for_repairs = False
+        settings.execute()
         return new_test_user(self.env, login="repair_only", groups="stock.group_stock_user")
 
     def form_arch(self, user):
