@@ -7,6 +7,7 @@
     "author": "kommo_connector developers",
     "license": "LGPL-3",
     "depends": ["repair", "mail"],
+    "post_init_hook": "_post_init_hook",
     "external_dependencies": {"python": ["requests", "phonenumbers"]},
     "data": [
         "security/kommo_security.xml",
