@@ -1,4 +1,5 @@
 import contextlib
+from urllib.parse import urlsplit
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -102,11 +103,14 @@ class KommoAccount(models.Model):
         check_company=True,
         help="The Kommo pipeline repair orders are sent to.",
     )
-    phone_region = fields.Char(
-        default=DEFAULT_PHONE_REGION,
-        help="Country (ISO code) assumed for phone numbers written without an international "
-        "prefix.",
+    phone_country_id = fields.Many2one(
+        "res.country",
+        string="Phone numbers of",
+        default=lambda self: self.env.company.country_id or self.env.ref("base.br"),
+        help="The country assumed for phone numbers written without an international prefix.",
     )
+    phone_region = fields.Char(compute="_compute_phone_region")
+    base_url_warning = fields.Char(compute="_compute_redirect_uri")
     pipeline_ids = fields.One2many("kommo.pipeline", "account_id", string="Pipelines")
     custom_field_ids = fields.One2many("kommo.custom.field", "account_id", string="Fields")
     field_map_ids = fields.One2many("kommo.field.map", "account_id", string="Field map")
@@ -133,12 +137,42 @@ class KommoAccount(models.Model):
         "chooses between reading the list and searching customer by customer.",
     )
     sync_log_count = fields.Integer(compute="_compute_sync_log_count")
+    pending_count = fields.Integer("Waiting to be sent", compute="_compute_push_summary")
+    error_count = fields.Integer("Failed", compute="_compute_push_summary")
+    last_push_at = fields.Datetime("Last sent", compute="_compute_push_summary")
 
+    @api.depends("company_id")  # a dependency: a new account computes it before it is saved
     @api.depends_context("company")
     def _compute_redirect_uri(self):
         for account in self:
-            account.redirect_uri = account.get_base_url() + OAUTH_CALLBACK_ROUTE
-            account.disconnect_hook_url = account.get_base_url() + OAUTH_DISCONNECT_ROUTE
+            base_url = account.get_base_url()
+            account.redirect_uri = base_url + OAUTH_CALLBACK_ROUTE
+            account.disconnect_hook_url = base_url + OAUTH_DISCONNECT_ROUTE
+            account.base_url_warning = self._kommo_base_url_warning(base_url)
+
+    @api.model
+    def _kommo_base_url_warning(self, base_url):
+        """Why Kommo may not reach this Odoo at ``base_url`` (web.base.url), or False."""
+        parts = urlsplit(base_url)
+        if is_loopback(parts.hostname or ""):
+            return _(
+                "Odoo's address is %s: Kommo cannot reach it, so neither the OAuth redirect "
+                "nor the webhook will work. Set the system parameter web.base.url to the "
+                "address this Odoo has on the internet.",
+                base_url,
+            )
+        if parts.scheme != "https":
+            return _(
+                "Odoo's address %s is plain http: tokens and webhook deliveries would travel "
+                "unencrypted. Serve Odoo over https and update web.base.url.",
+                base_url,
+            )
+        return False
+
+    @api.depends("phone_country_id")
+    def _compute_phone_region(self):
+        for account in self:
+            account.phone_region = account.phone_country_id.code or DEFAULT_PHONE_REGION
 
     def _compute_sync_log_count(self):
         counts = dict(
@@ -148,6 +182,27 @@ class KommoAccount(models.Model):
         )
         for account in self:
             account.sync_log_count = counts.get(account, 0)
+
+    def _compute_push_summary(self):
+        """What the Settings block shows: orders waiting, failed, and the last success."""
+        bindings = self.env["kommo.lead.binding"].sudo()
+        counts = {
+            (account.id, state): count
+            for account, state, count in bindings._read_group(
+                [("account_id", "in", self.ids), ("sync_state", "in", ("pending", "error"))],
+                ["account_id", "sync_state"],
+                ["__count"],
+            )
+        }
+        last = dict(
+            bindings._read_group(
+                [("account_id", "in", self.ids)], ["account_id"], ["last_sync_at:max"]
+            )
+        )
+        for account in self:
+            account.pending_count = counts.get((account.id, "pending"), 0)
+            account.error_count = counts.get((account.id, "error"), 0)
+            account.last_push_at = last.get(account, False)
 
     @api.constrains("active", "company_id")
     def _check_one_active_per_company(self):

@@ -13,6 +13,13 @@ class ResConfigSettings(models.TransientModel):
         related="kommo_account_id.state", string="Kommo connection", groups=MANAGER
     )
     kommo_account_name = fields.Char(related="kommo_account_id.kommo_account_name", groups=MANAGER)
+    kommo_account_host = fields.Char(related="kommo_account_id.host", groups=MANAGER)
+    kommo_webhook_state = fields.Selection(
+        related="kommo_account_id.webhook_state", string="Webhook", groups=MANAGER
+    )
+    kommo_last_push_at = fields.Datetime(related="kommo_account_id.last_push_at", groups=MANAGER)
+    kommo_pending_count = fields.Integer(related="kommo_account_id.pending_count", groups=MANAGER)
+    kommo_error_count = fields.Integer(related="kommo_account_id.error_count", groups=MANAGER)
     group_kommo_user_for_repairs = fields.Boolean(
         "Repair users sync with Kommo",
         implied_group="kommo_connector.group_kommo_user",
@@ -39,6 +46,21 @@ class ResConfigSettings(models.TransientModel):
 
     def action_kommo_open_account(self):
         return self._kommo_account_form(self._kommo_ensure_account())
+
+    def action_kommo_test(self):
+        return self.kommo_account_id.action_test_connection()
+
+    def action_kommo_disconnect(self):
+        self.kommo_account_id.action_disconnect()
+        return {"type": "ir.actions.client", "tag": "reload"}
+
+    def action_kommo_open_errors(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "kommo_connector.action_kommo_lead_binding"
+        )
+        action["domain"] = [("account_id", "=", self.kommo_account_id.id)]
+        action["context"] = {"search_default_filter_error": 1}
+        return action
 
     def action_kommo_connect(self):
         """Start the connection right away when the account is set up, else open it."""

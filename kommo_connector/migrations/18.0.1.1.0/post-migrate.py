@@ -1,10 +1,13 @@
-"""Kommo ids: "none" is NULL, never 0 (tools/kommo_id.py).
+"""18.0.1.1.0: Kommo ids whose "none" is NULL; the phone region as a country.
+
+Kommo ids: "none" is NULL, never 0 (tools/kommo_id.py).
 
 Before 18.0.1.1.0 a forgotten id (a lead deleted in Kommo, say) was stored as 0, and two
 such bindings of one account collided on the unique (account, lead) constraint.
 """
 
 from odoo.tools import SQL
+from odoo.tools.sql import column_exists
 
 KOMMO_ID_COLUMNS = {
     "kommo_lead_binding": (
@@ -18,6 +21,22 @@ KOMMO_ID_COLUMNS = {
 
 
 def migrate(cr, version):
+    _kommo_ids_null(cr)
+    _phone_country_from_region(cr)
+
+
+def _phone_country_from_region(cr):
+    """The phone region was typed as an ISO code; it is a country picked from a list now."""
+    if column_exists(cr, "kommo_account", "phone_region"):
+        cr.execute(
+            """UPDATE kommo_account account SET phone_country_id = country.id
+                 FROM res_country country
+                WHERE account.phone_country_id IS NULL
+                  AND country.code = upper(trim(account.phone_region))"""
+        )
+
+
+def _kommo_ids_null(cr):
     for table, columns in KOMMO_ID_COLUMNS.items():
         for column in columns:
             cr.execute(
