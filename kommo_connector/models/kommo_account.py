@@ -355,8 +355,9 @@ class KommoAccount(models.Model):
     def action_create_missing_fields(self):
         self.ensure_one()
         client = self._kommo_client(operation="create_fields")
+        field_maps = self.env["kommo.field.map"].with_context(lang=self._kommo_lang())
         try:
-            created = self.env["kommo.field.map"]._kommo_create_missing_fields(self, client)
+            created = field_maps._kommo_create_missing_fields(self, client)
         except KommoError as exc:
             raise UserError(_("Could not create the fields in Kommo: %s", exc.message)) from exc
         if not created:
@@ -385,6 +386,14 @@ class KommoAccount(models.Model):
         """The active Kommo account of ``company`` (default: the current one), if any."""
         company = company or self.env.company
         return self.search([("company_id", "=", company.id)], limit=1)
+
+    def _kommo_lang(self):
+        """The language Odoo writes in for the people of this shop: chatter posts, activity
+        notes and event details about the account's sync, and the Kommo fields it creates,
+        whoever (a cron, OdooBot) triggered them. The responsible person's, else the
+        company's."""
+        self.ensure_one()
+        return self.user_id.lang or self.company_id.partner_id.lang or self.env.lang
 
     def _kommo_can_push(self):
         """Whether sync jobs may talk to Kommo now: a dead connection must not be hammered."""

@@ -185,7 +185,8 @@ class KommoAccount(models.Model):
         """The integration was removed from the Kommo account: its tokens are dead and its
         webhook gone. Stop sending and tell a person, who may connect again."""
         self.ensure_one()
-        message = _(
+        env = self.with_context(lang=self._kommo_lang()).env  # the shop's words
+        message = env._(
             "The integration was removed in Kommo (account %s): Odoo stopped sending to Kommo "
             "and forgot the tokens. Connect again to resume.",
             self.kommo_account_name or self.host,
@@ -206,7 +207,8 @@ class KommoAccount(models.Model):
     def _kommo_mark_revoked(self, error):
         """Kommo no longer accepts this connection: stop, and tell a human once."""
         self.ensure_one()
-        message = _(
+        env = self.with_context(lang=self._kommo_lang()).env  # the shop's words
+        message = env._(
             "Kommo no longer accepts this connection (%s). Sending to Kommo is paused until "
             "an administrator clicks Connect again.",
             error.message,

@@ -16,7 +16,7 @@ from .kommo_field_path import (
 DEFAULT_ROLES = {
     "vehicle": ("product_id.display_name", ("Veículo", "Vehicle")),
     "plate": ("lot_id.name", ("Placa", "Plate", "License plate")),
-    "order_number": ("name", ("Número da OS", "Order number")),
+    "order_number": ("name", ("Nº da OS", "Número da OS", "Order number")),
     "order_status": ("state", ("Status da OS", "Order status")),
 }
 

@@ -85,7 +85,12 @@ class KommoInbound(models.AbstractModel):
     @api.model
     def _apply_webhook_event(self, account, event):
         """Apply one event of a delivery. Returns ``(applied, message)``: ``applied`` when
-        Odoo changed something; ``message`` says what happened, or why nothing did."""
+        Odoo changed something; ``message`` says what happened, or why nothing did, in the
+        shop's language (kommo.account._kommo_lang)."""
+        return self.with_context(lang=account._kommo_lang())._apply_event(account, event)
+
+    @api.model
+    def _apply_event(self, account, event):
         binding = event.entity == "leads" and self._binding_for_lead(account, event.entity_id)
         if binding and event.type in LEAD_STAGE_EVENTS:
             return self._apply_lead_state(
@@ -331,7 +336,7 @@ class KommoInbound(models.AbstractModel):
         accounts = self.env["kommo.account"].sudo().search([("state", "=", "connected")])
         for account in accounts.filtered(lambda account: account._kommo_can_push()):
             try:
-                self._reconcile_account(account)
+                self.with_context(lang=account._kommo_lang())._reconcile_account(account)
             except KommoError as exc:
                 # Already in the sync log; the mark stays, so the next run reads them again.
                 _logger.warning("Kommo account %s: reconciliation failed: %s", account.id, exc)

@@ -132,8 +132,9 @@ class KommoWebhookMixin(models.AbstractModel):
         return state
 
     def _kommo_tell_webhook_restored(self, state):
-        label = dict(self._fields["webhook_state"]._description_selection(self.env))[state]
-        message = _(
+        env = self.with_context(lang=self._kommo_lang()).env  # the shop's words
+        label = dict(self._fields["webhook_state"]._description_selection(env))[state]
+        message = env._(
             'Kommo reported the webhook as "%(state)s": lead changes made in Kommo did not '
             "reach Odoo meanwhile. Odoo registered the webhook again; the reconciliation "
             "reads the leads changed since. If Kommo disabled it, Odoo answered it with "
@@ -141,7 +142,7 @@ class KommoWebhookMixin(models.AbstractModel):
             state=label,
         )
         self.message_post(body=plaintext2html(message))
-        summary = _("Kommo webhook restored")
+        summary = env._("Kommo webhook restored")
         for user in self._kommo_people_to_tell():
             self.activity_schedule(
                 act_type_xmlid="mail.mail_activity_data_todo",

@@ -35,3 +35,4 @@ from . import test_kommo_ids
 from . import test_repair_order_status
 from . import test_oauth_disconnect
 from . import test_account_setup
+from . import test_shop_language
