@@ -355,9 +355,9 @@ class KommoAccount(models.Model):
     def action_create_missing_fields(self):
         self.ensure_one()
         client = self._kommo_client(operation="create_fields")
-        field_maps = self.env["kommo.field.map"].with_context(lang=self._kommo_lang())
+        shop = self.with_context(lang=self._kommo_lang())  # the fields are named in its words
         try:
-            created = field_maps._kommo_create_missing_fields(self, client)
+            created = self.env["kommo.field.map"]._kommo_create_missing_fields(shop, client)
         except KommoError as exc:
             raise UserError(_("Could not create the fields in Kommo: %s", exc.message)) from exc
         if not created:
