@@ -1,4 +1,4 @@
-# ruff: noqa: N818 -- the exception names are the published contract (INTERFACES.md)
+# ruff: noqa: N818 -- the exception names are the package's public API (kommo_api.__all__)
 """One exception tree for everything Kommo can answer, and the mapping from an HTTP answer to it.
 
 Every error carries a ``message`` that is safe to show a user: bodies are truncated and anything

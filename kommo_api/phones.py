@@ -25,7 +25,7 @@ _PARSE_ERRORS = {
 }
 
 
-class InvalidPhoneNumber(ValueError):  # noqa: N818 - the name is a contract (INTERFACES.md)
+class InvalidPhoneNumber(ValueError):  # noqa: N818 - a public name of kommo_api
     """Not a valid phone number; the message says why."""
 
 

@@ -123,7 +123,7 @@ class WebhookEvent:
     modified_at: datetime | None = None
     custom_fields: tuple[CustomFieldValue, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, hash=False, repr=False)
-    # Beyond INTERFACES.md: what the section was called (useful for EventType.OTHER).
+    # What the section was called (says which, for EventType.OTHER).
     entity: str = ""
     action: str = ""
     created_at: datetime | None = None
