@@ -1,4 +1,5 @@
-"""The emulator's OAuth: consent page, code exchange, single-use refresh tokens, bearer checks."""
+"""The emulator's OAuth: consent page, code exchange, refresh tokens and their grace, bearer
+checks."""
 
 import base64
 import json
@@ -158,25 +159,93 @@ def test_a_refresh_gives_a_new_pair(emulator, app):
     assert account_status(emulator, second["access_token"]) == 200
 
 
-def test_a_refresh_token_used_twice_is_revoked(emulator, app):
-    pair = emulator.issue_tokens(app.client_id)
-    refresh(emulator, app, pair["refresh_token"])
-
-    again = refresh(emulator, app, pair["refresh_token"])
-
-    assert again.status_code == 401
-    body = again.json()
+def assert_revoked(answer):
+    assert answer.status_code == 401
+    body = answer.json()
     assert body["hint"] == "Token has been revoked"
     assert body["title"] == "Unauthorized"
     assert body["status"] == 401
 
 
-def test_refreshing_retires_the_old_access_token(emulator, app):
+def test_the_old_refresh_token_works_until_the_new_pair_is_used(emulator, app):
+    # Kommo's OAuth 2.0 page: the old refresh token "will still be functional and you can use
+    # it until you use the new one" (the recovery from a refresh whose answer was lost).
+    pair = emulator.issue_tokens(app.client_id)
+    refresh(emulator, app, pair["refresh_token"])
+
+    again = refresh(emulator, app, pair["refresh_token"])
+
+    assert again.status_code == 200
+    assert account_status(emulator, again.json()["access_token"]) == 200
+
+
+def test_calling_the_api_with_the_new_pair_revokes_the_old_refresh_token(emulator, app):
+    pair = emulator.issue_tokens(app.client_id)
+    new = refresh(emulator, app, pair["refresh_token"]).json()
+    assert account_status(emulator, new["access_token"]) == 200
+
+    assert_revoked(refresh(emulator, app, pair["refresh_token"]))
+
+
+def test_refreshing_with_the_new_refresh_token_revokes_the_old_one(emulator, app):
+    pair = emulator.issue_tokens(app.client_id)
+    new = refresh(emulator, app, pair["refresh_token"]).json()
+    assert refresh(emulator, app, new["refresh_token"]).status_code == 200
+
+    assert_revoked(refresh(emulator, app, pair["refresh_token"]))
+
+
+def test_of_two_pairs_from_one_refresh_token_the_first_used_wins(emulator, app):
+    pair = emulator.issue_tokens(app.client_id)
+    first = refresh(emulator, app, pair["refresh_token"]).json()
+    second = refresh(emulator, app, pair["refresh_token"]).json()
+
+    assert account_status(emulator, second["access_token"]) == 200
+
+    assert account_status(emulator, first["access_token"]) == 401
+    assert_revoked(refresh(emulator, app, first["refresh_token"]))
+    assert account_status(emulator, second["access_token"]) == 200
+
+
+def test_refreshing_retires_the_old_access_token_by_default(emulator, app):
     pair = emulator.issue_tokens(app.client_id)
 
     refresh(emulator, app, pair["refresh_token"])
 
     assert account_status(emulator, pair["access_token"]) == 401
+
+
+def test_with_the_old_access_grace_the_old_access_token_lives_until_the_new_pair_is_used(
+    emulator, app
+):
+    emulator.oauth.old_access_grace = True  # the other reading of an UNCONFIRMED behaviour
+    pair = emulator.issue_tokens(app.client_id)
+    new = refresh(emulator, app, pair["refresh_token"]).json()
+    assert account_status(emulator, pair["access_token"]) == 200
+
+    account_status(emulator, new["access_token"])
+
+    assert account_status(emulator, pair["access_token"]) == 401
+
+
+def test_a_refresh_token_expires_after_three_months(emulator, app):
+    pair = emulator.issue_tokens(app.client_id)
+    emulator.clock.advance(91 * DAY)
+
+    answer = refresh(emulator, app, pair["refresh_token"])
+
+    assert answer.status_code == 401
+    assert answer.json()["hint"] == "Token has expired"
+
+
+def test_a_refresh_token_of_another_integration_is_refused(emulator, app):
+    other = emulator.register_app()
+    pair = emulator.issue_tokens(other.client_id)
+
+    answer = refresh(emulator, app, pair["refresh_token"])
+
+    assert answer.status_code == 401
+    assert answer.json()["hint"] == "Token is not linked to client"
 
 
 def test_an_api_call_without_a_token_is_unauthorized(emulator):

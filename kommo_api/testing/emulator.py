@@ -1,6 +1,9 @@
 """KommoEmulator: one Kommo account behind a real HTTP server on 127.0.0.1."""
 
+import urllib.error
+import urllib.request
 from collections.abc import Iterable, Sequence
+from urllib.parse import urlencode
 
 from .answers import Issues, raise_if_invalid
 from .book import FIXTURE
@@ -71,12 +74,16 @@ class KommoEmulator:
         fires = lambda: self.api_changes_fire_webhooks  # noqa: E731
         self.leads = LeadBook(self.store, self.clock, self.notifier, fires)
         self.contacts = ContactBook(self.store, self.clock, self.notifier, fires)
-        self.oauth = OAuthServer(self.clock, self.store.account, lambda: self._host)
+        # The shared API domain of the JWT's api_domain claim: the first host, kept on a rename.
+        self.oauth = OAuthServer(self.clock, self.store.account, lambda: self._api_domain)
         self.crm = CrmUser(self)
         self.log: list[LoggedRequest] = []
         self._bind = (host, port)
-        self._server: ServerThread | None = None
+        self._app: EmulatorApp | None = None
+        self._servers: list[ServerThread] = []
         self._host: str | None = None
+        self._api_domain: str | None = None
+        self._retired_ports: dict[int, int] = {}  # renamed-away host's port -> its answer
         with self.store.lock:
             if demo:
                 seed_demo(self.store, self.leads, self.contacts)
@@ -85,18 +92,25 @@ class KommoEmulator:
 
     # lifecycle -----------------------------------------------------------------------------
     def start(self) -> "KommoEmulator":
-        if self._server is None:
-            self._server = ServerThread(EmulatorApp(self), *self._bind)
-            self._host = f"{self._bind[0]}:{self._server.port}"
+        if not self._servers:
+            self._app = EmulatorApp(self)
             self.deliverer.start()
-            self._server.start()
+            self._host = self._api_domain = self._serve()
         return self
 
+    def _serve(self, port: int | None = None) -> str:
+        server = ServerThread(self._app, self._bind[0], self._bind[1] if port is None else port)
+        self._servers.append(server)
+        server.start()
+        return f"{self._bind[0]}:{server.port}"
+
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
+        if self._servers:
+            for server in self._servers:
+                server.stop()
             self.deliverer.stop()
-            self._server = None
+            self._servers = []
+            self._retired_ports.clear()
 
     def __enter__(self) -> "KommoEmulator":
         return self.start()
@@ -129,8 +143,11 @@ class KommoEmulator:
         return f"{self.url}/oauth"
 
     # OAuth ---------------------------------------------------------------------------------
-    def register_app(self, redirect_uri=None, client_id=None, client_secret=None) -> OAuthAppRecord:
-        return self.oauth.register_app(redirect_uri, client_id, client_secret)
+    def register_app(
+        self, redirect_uri=None, client_id=None, client_secret=None, disconnect_url=None
+    ) -> OAuthAppRecord:
+        """``disconnect_url``: the integration's "access revoked notification web hook"."""
+        return self.oauth.register_app(redirect_uri, client_id, client_secret, disconnect_url)
 
     def issue_auth_code(self, client_id: str) -> str:
         return self.oauth.issue_auth_code(client_id)
@@ -140,6 +157,52 @@ class KommoEmulator:
 
     def issue_long_lived_token(self, days: int = 365) -> str:
         return self.oauth.issue_long_lived_token(days)
+
+    def disconnect_integration(self, client_id: str, timeout: float = 5.0) -> int | None:
+        """An administrator removes the integration: its tokens die, and Kommo calls the
+        integration's disconnect hook, ``GET <disconnect_url>?account_id=&client_uuid=&signature=``
+        (Kommo's OAuth 2.0 page, "Hook to disable integration"). Returns the hook's HTTP status,
+        None without a hook URL or when it could not be reached (sent once: Kommo's retries
+        of this hook are UNCONFIRMED)."""
+        url, params = self.oauth.disconnect(client_id)
+        if not url:
+            return None
+        joiner = "&" if "?" in url else "?"
+        hook = f"{url}{joiner}{urlencode(params)}"
+        try:
+            # The integration's own URL, as registered (http or https).
+            with urllib.request.urlopen(hook, timeout=timeout) as answer:  # noqa: S310
+                return answer.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+        except (urllib.error.URLError, OSError):
+            return None
+
+    def rename_subdomain(self, subdomain: str, old_host_status: int = 404) -> str:
+        """The account's subdomain changes: it moves to a new host (a new port here) and the old
+        host answers ``old_host_status`` to everything but the shared API domain's
+        ``/oauth2/account/current/subdomain``. Returns the new host.
+
+        What Kommo's old host answers is UNCONFIRMED: the official PHP library looks the
+        subdomain up when a refresh answers 401 or 404 (AmoCRMOAuth::getAccessTokenByRefreshToken),
+        so both are offered."""
+        if old_host_status not in (401, 404):
+            raise ValueError("old_host_status must be 401 or 404")
+        if not self._servers:
+            raise RuntimeError("the emulator is not started")
+        with self.store.lock:
+            self.subdomain = subdomain
+            self.store.account["subdomain"] = subdomain
+        self._retired_ports[self.port] = old_host_status
+        self._host = self._serve(port=0)
+        return self._host
+
+    def retired_status(self, port) -> int | None:
+        """What a renamed-away host answers (see rename_subdomain); None for a live host."""
+        try:
+            return self._retired_ports.get(int(port))
+        except (TypeError, ValueError):
+            return None
 
     def unblock(self) -> None:
         """Lifts a block and forgets the rate-limit history."""

@@ -28,6 +28,8 @@ from .limits import BLOCKED, LIMITED
 _logger = logging.getLogger("kommo_api.testing")
 _SOCKET_KEY = "kommo_emulator.socket"
 REQUEST_ID_HEADER = "X-Request-Id"
+# Served by the shared API domain (the JWT's api_domain), so also by a renamed-away host here.
+ACCOUNT_DOMAIN_PATH = "/oauth2/account/current/subdomain"
 
 
 @dataclass
@@ -43,6 +45,7 @@ class LoggedRequest:
     account: str
     fault: str | None = None
     request_id: str | None = None
+    host: str | None = None  # the emulator host it reached ("127.0.0.1:PORT")
 
 
 def _routes() -> Map:
@@ -53,6 +56,7 @@ def _routes() -> Map:
     rules.append(Rule("/oauth", methods=["GET"], endpoint=("oauth", "authorize")))
     rules.append(Rule("/oauth/decision", methods=["GET", "POST"], endpoint=("oauth", "decision")))
     rules.append(Rule("/oauth2/access_token", methods=["POST"], endpoint=("oauth", "token")))
+    rules.append(Rule(ACCOUNT_DOMAIN_PATH, methods=["GET"], endpoint=("oauth", "subdomain")))
     return Map(rules, strict_slashes=False)
 
 
@@ -112,13 +116,20 @@ class EmulatorApp:
         elif fault in FAULT_ANSWERS:
             response = FAULT_ANSWERS[fault]()
         else:
-            response = self._handle(request)
+            response = self._retired(request) or self._handle(request)
         if fault == "lost_response":
             self._record(request, body, arrived, 0, fault, request_id)
             self._drop(environ)
         response.headers[REQUEST_ID_HEADER] = request_id
         self._record(request, body, arrived, response.status_code, fault, request_id)
         return response(environ, start_response)
+
+    def _retired(self, request: Request) -> Response | None:
+        """A host the account was renamed away from (KommoEmulator.rename_subdomain)."""
+        status = self.emu.retired_status(request.environ.get("SERVER_PORT"))
+        if status is None or request.path == ACCOUNT_DOMAIN_PATH:
+            return None
+        return problem(status, "Account not found" if status == 404 else "Unauthorized")
 
     def _handle(self, request: Request) -> Response:
         try:
@@ -151,6 +162,9 @@ class EmulatorApp:
             return oauth.authorize_page(request)
         if target == "decision":
             return oauth.decision(request, self.emu.host)
+        if target == "subdomain":
+            answer = oauth.account_domain(request.headers.get("X-Refresh-Token"), self.emu.host)
+            return Response(json.dumps(answer), content_type="application/json")
         if request.is_json:
             params = request.get_json(silent=True)
             if not isinstance(params, dict):
@@ -180,6 +194,7 @@ class EmulatorApp:
             account=self.emu.subdomain,
             fault=fault,
             request_id=request_id,
+            host=f"{request.environ.get('SERVER_NAME')}:{request.environ.get('SERVER_PORT')}",
         )
         with self._log_lock:
             self.emu.log.append(entry)
