@@ -1,6 +1,7 @@
 """Webhook deliveries: Kommo's form payloads, posted to subscribers, retried after failures."""
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
@@ -17,6 +18,7 @@ class Receiver:
     def __init__(self):
         self.received = []  # (headers, decoded form as a dict)
         self.statuses = []  # answers to give, in order; 200 once exhausted
+        self.delay = 0.0  # seconds before answering
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/kommo/webhook/s3cr3t"
         threading.Thread(
@@ -30,7 +32,11 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"])).decode()
                 receiver.received.append((dict(self.headers), dict(parse_qsl(body))))
-                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
+                time.sleep(receiver.delay)
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", receiver.url)  # following it would be a 200
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -205,3 +211,117 @@ def test_an_unreachable_destination_is_recorded_as_a_connection_failure(emulator
     assert attempt.status is None
     assert attempt.error
     assert attempt.gave_up
+
+
+# Kommo's lifecycle of a failing webhook ------------------------------------------------------
+def hooks(emu, emulator_http):
+    return emulator_http(emu).get("/api/v4/webhooks").json()["_embedded"]["webhooks"]
+
+
+def test_retries_wait_on_the_emulators_clock_not_the_tests(emulator_http, receiver):
+    receiver.statuses = [500]
+    with KommoEmulator() as emu:
+        subscribe(emu, emulator_http, receiver.url, "add_lead")
+        emu.crm.add_lead("Order 1")
+        assert emu.wait_for_deliveries(None, timeout=5), "a retry minutes away is not waited for"
+        assert [a.status for a in emu.deliveries] == [500]
+
+        emu.clock.advance(60)
+
+        assert emu.wait_for_deliveries(2, timeout=5)
+    assert [(a.attempt, a.status) for a in emu.deliveries] == [(1, 500), (2, 200)]
+
+
+def test_the_default_ladder_is_four_retries_within_about_an_hour():
+    with KommoEmulator() as emu:
+        assert emu.deliverer.retry_delays == (60, 300, 900, 2400)
+        assert emu.deliverer.timeout == 2.0
+
+
+def test_a_redirect_is_an_invalid_answer_and_not_followed(emulator_http, receiver):
+    receiver.statuses = [302]
+    with KommoEmulator(webhook_retry_delays=()) as emu:
+        subscribe(emu, emulator_http, receiver.url, "add_lead")
+        emu.crm.add_lead("Order 1")
+        assert emu.wait_for_deliveries(None)
+
+    ((attempt,), received) = emu.deliveries, receiver.received
+    assert (attempt.status, attempt.ok, attempt.gave_up, len(received)) == (302, False, True, 1)
+
+
+def test_an_answer_slower_than_the_receiver_timeout_is_invalid(emulator_http, receiver):
+    receiver.delay = 0.5
+    with KommoEmulator(webhook_retry_delays=(), webhook_timeout=0.2) as emu:
+        subscribe(emu, emulator_http, receiver.url, "add_lead")
+        emu.crm.add_lead("Order 1")
+        assert emu.wait_for_deliveries(1)
+
+    (attempt,) = emu.deliveries
+    assert (attempt.status, attempt.ok) == (None, False)
+    assert "timed out" in attempt.error
+
+
+def test_more_than_100_invalid_answers_disable_the_webhook_until_subscribed_again(
+    emulator_http, receiver
+):
+    receiver.statuses = [500] * 101
+    with KommoEmulator(webhook_retry_delays=(), rate_limit=None) as emu:
+        subscribe(emu, emulator_http, receiver.url, "add_lead")
+        for n in range(100):
+            emu.crm.add_lead(f"Order {n}")
+        assert emu.wait_for_deliveries(100)
+        assert hooks(emu, emulator_http)[0]["disabled"] is False
+
+        emu.crm.add_lead("Order 100")
+        assert emu.wait_for_deliveries(101)
+        (hook,) = hooks(emu, emulator_http)
+        emu.crm.add_lead("Not delivered")
+        assert emu.wait_for_deliveries(None)
+        delivered_while_disabled = len(emu.deliveries) - 101
+
+        subscribe(emu, emulator_http, receiver.url, "add_lead")
+        emu.crm.add_lead("Delivered again")
+        assert emu.wait_for_deliveries(102)
+
+    assert hook["disabled"] is True
+    assert [notice["destination"] for notice in emu.webhook_health.admin_notices] == [receiver.url]
+    assert delivered_while_disabled == 0
+    assert (emu.deliveries[-1].status, receiver.forms()[-1]["leads[add][0][name]"]) == (
+        200,
+        "Delivered again",
+    )
+
+
+def test_only_invalid_answers_of_the_last_2_hours_count(emulator_http, receiver):
+    receiver.statuses = [500] * 7
+    with KommoEmulator(webhook_retry_delays=()) as emu:
+        emu.webhook_health.limit = 3
+        subscribe(emu, emulator_http, receiver.url, "add_lead")
+        for n in range(3):
+            emu.crm.add_lead(f"Order {n}")
+        assert emu.wait_for_deliveries(3)
+        emu.clock.advance(2 * 3600)
+        emu.crm.add_lead("Order 3")
+        assert emu.wait_for_deliveries(4)
+        assert hooks(emu, emulator_http)[0]["disabled"] is False
+
+        for n in range(4, 7):
+            emu.crm.add_lead(f"Order {n}")
+        assert emu.wait_for_deliveries(7)
+        assert hooks(emu, emulator_http)[0]["disabled"] is True
+
+
+def test_a_disabled_webhook_gets_no_more_retries(emulator_http, receiver):
+    receiver.statuses = [500, 500]
+    with KommoEmulator() as emu:
+        emu.webhook_health.limit = 1
+        subscribe(emu, emulator_http, receiver.url, "add_lead")
+        emu.crm.add_lead("Order 1")
+        emu.crm.add_lead("Order 2")
+        assert emu.wait_for_deliveries(2)
+
+        emu.clock.advance(4 * 3600)
+
+        assert emu.wait_for_deliveries(None)
+    assert [a.attempt for a in emu.deliveries] == [1, 1]
+    assert len(receiver.received) == 2

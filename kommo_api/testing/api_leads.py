@@ -3,14 +3,17 @@
 from .answers import Issues, hal, raise_if_invalid
 from .book import API, request_id_of
 from .context import Ctx
+from .duplicates import contact_keys, find_duplicate, merged_answer
 from .entities import EntityEndpoints
-from .store import Store
 
 COMPLEX_MAX_VALUES = 40  # custom field values per entity in /leads/complex
 
 
 LEADS = EntityEndpoints(
-    "leads", Store.search_leads, with_key="contacts", not_found="Lead not found"
+    "leads",
+    lambda ctx, query: ctx.store.search_leads(query),
+    with_key="contacts",
+    not_found="Lead not found",
 )
 
 
@@ -81,36 +84,47 @@ def _company_id(ctx: Ctx, company) -> int | None:
 def create_leads_complex(ctx: Ctx):
     """POST /api/v4/leads/complex: at most 50 leads, each with at most one contact and one
     company and at most 40 custom field values per entity; the batch is validated as a whole.
-    Contacts given with "id" are linked, others are created. Nothing is ever merged."""
+    Contacts given with "id" are linked, others are created. With the ``duplicate_control``
+    reading on, a duplicate of an existing open lead is merged into it (``duplicates.py``):
+    one answer per existing lead, naming every request id merged into it."""
     items = ctx.batch()
     all_issues = [Issues(request_id_of(item, index)) for index, item in enumerate(items)]
     plans = [
         _plan_complex(ctx, item, issues) for item, issues in zip(items, all_issues, strict=True)
     ]
     raise_if_invalid(all_issues)
-    answer = []
+    existing = set(ctx.store.leads) if ctx.emu.duplicate_control else set()
+    answer, merged = [], {}
     for (lead_plan, contact, company), issues in zip(plans, all_issues, strict=True):
-        contact_id = None
-        if contact is not None:
-            new_contact = contact[0] == "new"
-            contact_id = (
-                ctx.emu.contacts.insert(contact[1], API)["id"] if new_contact else contact[1]
-            )
-            lead_plan["contacts"] = [contact_id]
-        company_id = _company_id(ctx, company)
-        lead = ctx.emu.leads.insert(lead_plan, API)
-        if company_id is not None:
-            lead["_company_id"] = company_id
-        answer.append(
-            {
-                "id": lead["id"],
-                "contact_id": contact_id,
-                "company_id": company_id,
-                "request_id": [issues.request_id],
-                "merged": False,
-            }
-        )
+        keys = contact_keys(ctx.store, contact) if existing else (set(), set())
+        kept = find_duplicate(ctx.store, lead_plan["pipeline_id"], keys, existing)
+        if kept is not None:
+            if kept not in merged:
+                merged[kept] = merged_answer(ctx.store, kept)
+                answer.append(merged[kept])
+            merged[kept]["request_id"].append(issues.request_id)
+            continue
+        answer.append(_create_complex(ctx, lead_plan, contact, company, issues.request_id))
     return hal(answer)
+
+
+def _create_complex(ctx: Ctx, lead_plan: dict, contact, company, request_id: str) -> dict:
+    contact_id = None
+    if contact is not None:
+        new_contact = contact[0] == "new"
+        contact_id = ctx.emu.contacts.insert(contact[1], API)["id"] if new_contact else contact[1]
+        lead_plan["contacts"] = [contact_id]
+    company_id = _company_id(ctx, company)
+    lead = ctx.emu.leads.insert(lead_plan, API)
+    if company_id is not None:
+        lead["_company_id"] = company_id
+    return {
+        "id": lead["id"],
+        "contact_id": contact_id,
+        "company_id": company_id,
+        "request_id": [request_id],
+        "merged": False,
+    }
 
 
 ROUTES = [

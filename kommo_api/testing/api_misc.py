@@ -132,7 +132,8 @@ def list_webhooks(ctx: Ctx):
 
 
 def subscribe_webhook(ctx: Ctx):
-    """Subscribing an already subscribed destination replaces its settings."""
+    """Subscribing an already subscribed destination replaces its settings and enables it
+    again if Kommo disabled it (UNCONFIRMED: Kommo says only "until re-enabled")."""
     body, issues = ctx.object_body(), Issues("0")
     destination = _destination(body, issues)
     settings = body.get("settings")
@@ -150,6 +151,7 @@ def subscribe_webhook(ctx: Ctx):
         )
         ctx.store.webhooks[hook["id"]] = hook
     hook.update(updated_at=now, sort=body.get("sort", 1), disabled=False, settings=list(settings))
+    ctx.emu.webhook_health.forget(hook["id"])
     return hal(dict(hook, settings=list(hook["settings"])), status=201)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 from .answers import Issues, is_int, raise_if_invalid
 from .clock import Clock
 from .delivery import WebhookNotifier
+from .readings import Readings
 from .store import Store
 
 # Who made a change: "api" (the integration, through REST), "crm" (a person in Kommo's UI,
@@ -34,11 +35,13 @@ class Book:
         clock: Clock,
         notifier: WebhookNotifier,
         api_changes_fire_webhooks: Callable[[], bool],
+        readings: Readings | None = None,
     ):
         self.store = store
         self.clock = clock
         self.notifier = notifier
         self._api_fires = api_changes_fire_webhooks
+        self.readings = readings or Readings()
 
     def fires(self, source: str) -> bool:
         return source == CRM or (source == API and self._api_fires())

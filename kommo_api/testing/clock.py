@@ -6,6 +6,7 @@ test that advances the clock by a day must not make seven quick calls look sprea
 
 import threading
 import time
+from collections.abc import Callable
 
 
 class Clock:
@@ -19,6 +20,16 @@ class Clock:
         self._lock = threading.Lock()
         self._frozen_at = (time.time() if start is None else float(start)) if frozen else None
         self._offset = 0.0 if start is None or frozen else float(start) - time.time()
+        self._listeners: list[Callable[[], object]] = []
+
+    def on_change(self, listener: Callable[[], object]) -> None:
+        """``listener()`` is called after every ``advance`` / ``set``: what waits for a moment
+        of this clock (a webhook retry) must not sleep through a jump."""
+        self._listeners.append(listener)
+
+    def _moved(self) -> None:
+        for listener in list(self._listeners):
+            listener()
 
     def now(self) -> float:
         with self._lock:
@@ -36,6 +47,7 @@ class Clock:
                 self._frozen_at += seconds
             else:
                 self._offset += seconds
+        self._moved()
         return self.now()
 
     def set(self, timestamp: float) -> None:
@@ -44,3 +56,4 @@ class Clock:
                 self._frozen_at = float(timestamp)
             else:
                 self._offset = float(timestamp) - time.time()
+        self._moved()

@@ -11,15 +11,23 @@ from .cfields import check_field_spec, create_field, render_field
 from .clock import Clock
 from .contacts import ContactBook
 from .crm import CrmUser
-from .delivery import DeliveryAttempt, WebhookDeliverer, WebhookNotifier
+from .delivery import (
+    RECEIVER_TIMEOUT,
+    RETRY_LADDER,
+    DeliveryAttempt,
+    WebhookDeliverer,
+    WebhookNotifier,
+)
 from .faults import FaultInjector
 from .leads import LeadBook
 from .limits import RateLimiter
 from .oauth import OAuthAppRecord, OAuthServer
 from .pipelines import add_pipeline, render_pipeline
+from .readings import Readings, reading
 from .seed import DEMO_ACCOUNT, make_account, seed_base, seed_demo
 from .server import EmulatorApp, LoggedRequest, ServerThread
 from .store import Store
+from .webhook_health import WebhookHealth
 
 
 class KommoEmulator:
@@ -35,7 +43,17 @@ class KommoEmulator:
     Behaviours Kommo does not document are chosen and marked in the modules (e.g. a missing
     entity by id answers 204, ``limit`` above 250 is capped, injected faults are not counted by
     the rate limiter). Everything except ``crm`` and the fixture helpers is reached over HTTP.
+
+    The readings of behaviours Kommo leaves open (``readings.py``, ``CONTRACT.md``) are keyword
+    arguments and attributes: ``patch_embedded_contacts``, ``phone_search``,
+    ``if_modified_since``, ``default_order``, ``duplicate_control``.
     """
+
+    patch_embedded_contacts = reading()
+    phone_search = reading()
+    if_modified_since = reading()
+    default_order = reading()
+    duplicate_control = reading()
 
     def __init__(
         self,
@@ -47,14 +65,15 @@ class KommoEmulator:
         block_after: int | None = 20,
         clock: Clock | None = None,
         seed: str | None = None,
-        webhook_retry_delays: Sequence[float] = (0.2, 1, 5),
+        webhook_retry_delays: Sequence[float] = RETRY_LADDER,
         block_seconds: float = 60.0,
-        webhook_timeout: float = 5.0,
+        webhook_timeout: float = RECEIVER_TIMEOUT,
         timeout_delay: float = 3.0,
         api_changes_fire_webhooks: bool = True,
         account_name: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        **readings,
     ):
         if seed not in (None, "demo"):
             raise ValueError("seed must be None or 'demo'")
@@ -62,6 +81,7 @@ class KommoEmulator:
         self.subdomain = subdomain or (DEMO_ACCOUNT["subdomain"] if demo else "acme")
         self.account_id = account_id
         self.clock = clock or Clock()
+        self.readings = Readings(**readings)
         self.api_changes_fire_webhooks = api_changes_fire_webhooks
         name = account_name or (DEMO_ACCOUNT["name"] if demo else self.subdomain.title())
         self.store = Store(make_account(account_id, self.subdomain, name, self.clock.timestamp()))
@@ -69,11 +89,18 @@ class KommoEmulator:
             rate_limit, period=rate_period, block_after=block_after, block_seconds=block_seconds
         )
         self.faults = FaultInjector(timeout_delay)
-        self.deliverer = WebhookDeliverer(webhook_retry_delays, webhook_timeout)
+        self.webhook_health = WebhookHealth(self.store, self.clock)
+        self.deliverer = WebhookDeliverer(
+            webhook_retry_delays,
+            webhook_timeout,
+            self.clock,
+            is_active=self.webhook_health.active,
+            on_answer=self.webhook_health.record,
+        )
         self.notifier = WebhookNotifier(self.store, self.deliverer, lambda: self.base_url)
         fires = lambda: self.api_changes_fire_webhooks  # noqa: E731
-        self.leads = LeadBook(self.store, self.clock, self.notifier, fires)
-        self.contacts = ContactBook(self.store, self.clock, self.notifier, fires)
+        self.leads = LeadBook(self.store, self.clock, self.notifier, fires, self.readings)
+        self.contacts = ContactBook(self.store, self.clock, self.notifier, fires, self.readings)
         # The shared API domain of the JWT's api_domain claim: the first host, kept on a rename.
         self.oauth = OAuthServer(self.clock, self.store.account, lambda: self._api_domain)
         self.crm = CrmUser(self)

@@ -5,12 +5,13 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from werkzeug.wrappers import Response
+
 from .answers import ApiError, Issues, hal, no_content
 from .book import API, Book, request_id_of
 from .cfields import check_values
 from .context import Ctx
-from .listing import ordered, paged_answer, record_filter
-from .store import Store
+from .listing import modified_since, ordered, paged_answer, record_filter
 
 
 class EntityBook(Book):
@@ -92,7 +93,7 @@ class EntityEndpoints:
     def __init__(
         self,
         collection: str,
-        search: Callable[[Store, str], list[int]],
+        search: Callable[[Ctx, str], list[int]],
         with_key: str,
         not_found: str,
     ):
@@ -114,13 +115,16 @@ class EntityEndpoints:
     def list_records(self, ctx: Ctx):
         params, records = ctx.params, getattr(ctx.store, self.collection)
         if params.get("query"):
-            found = [records[i] for i in self.search(ctx.store, str(params["query"]))]
+            found = [records[i] for i in self.search(ctx, str(params["query"]))]
         else:
             found = list(records.values())
         if params.get("filter"):
             matches = record_filter(params["filter"])
             found = [record for record in found if matches(record)]
-        found = ordered(found, params.get("order"))
+        found = modified_since(ctx.request, found, ctx.emu.if_modified_since)
+        if found is None:
+            return Response(status=304)
+        found = ordered(found, params.get("order"), ctx.emu.default_order)
         book, embed = self._book(ctx), self.with_key in ctx.with_
         return paged_answer(
             ctx.request,

@@ -1,5 +1,6 @@
 """Leads: validation, create / update / delete, rendering, and the webhooks a change fires."""
 
+import copy
 from typing import Any
 
 from .answers import Issues, is_int
@@ -19,6 +20,10 @@ LEAD_INTS = (
     "loss_reason_id",
 )
 COPIED_KEYS = (*(k for k in LEAD_INTS if k not in ("updated_at", "updated_by")), "name")
+# Kommo documents _embedded on a lead update for tags only; the official PHP library sends
+# contacts only when creating (LeadModel::toApi). The "refuse" reading answers this:
+NOT_ON_UPDATE = "NotSupported"  # code chosen by the emulator (UNCONFIRMED)
+NOT_ON_UPDATE_DETAIL = "Contacts are linked to an existing lead with /api/v4/leads/link."
 
 
 class LeadBook(EntityBook):
@@ -43,7 +48,11 @@ class LeadBook(EntityBook):
             if key in item:
                 plan[key] = self._check_tags(item[key], issues.nested(key))
         if "contacts" in embedded:
-            plan["contacts"] = self._check_contacts(embedded["contacts"], issues)
+            if current is None:
+                plan["contacts"] = self._check_contacts(embedded["contacts"], issues)
+            elif self.readings.patch_embedded_contacts == "refuse":
+                issues.add(NOT_ON_UPDATE, "_embedded.contacts", NOT_ON_UPDATE_DETAIL)
+            # else ignored: an update links nothing (CONTRACT.md, "Links")
 
     def _check_stage(self, item: dict, issues: Issues, current: dict | None) -> dict:
         pipeline_id, status_id = item.get("pipeline_id"), item.get("status_id")
@@ -176,6 +185,27 @@ class LeadBook(EntityBook):
             self.store.link(lead["id"], contact_id)
         self.store.index_lead(lead)
         return links_added
+
+    def change_links(self, lead: dict, links: list[tuple], unlink: bool, source: str) -> bool:
+        """Links (or unlinks) ``(kind, id, main)`` contacts/companies; a change touches the lead
+        and announces update_lead like any other change (UNCONFIRMED for links)."""
+        before = copy.deepcopy(lead)
+        contacts_before = list(self.store.lead_contacts.get(lead["id"], ()))
+        for kind, target, main in links:
+            if kind == "companies":
+                if not unlink:
+                    lead["_company_id"] = target
+                elif lead.get("_company_id") == target:
+                    lead["_company_id"] = None
+            elif unlink:
+                self.store.unlink(lead["id"], target)
+            else:
+                self.store.link(lead["id"], target, main=main)
+        changed = lead != before or self.store.lead_contacts.get(lead["id"], []) != contacts_before
+        self.touch(lead, {}, changed)
+        if changed and self.fires(source):
+            self.announce_change(lead, before)
+        return changed
 
     def _apply_tags(self, lead: dict, plan: dict) -> None:
         def ids(refs):

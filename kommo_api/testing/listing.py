@@ -135,16 +135,32 @@ def _statuses_test(spec: Any) -> Callable[[dict], bool]:
     return test
 
 
-def ordered(records: list[dict], order: Any) -> list[dict]:
-    """order[updated_at]=desc etc.; ties (and the default) by id ascending."""
+def ordered(records: list[dict], order: Any, default: str = "id") -> list[dict]:
+    """order[updated_at]=desc etc.; ties by id ascending. Without order[...] Kommo documents
+    no order: ``default`` "id" (the records' id order) or "newest_first" (a reading that makes
+    a scan without order[...] miss and repeat records as the list grows)."""
     if not order:
-        return records
+        return sorted(records, key=lambda r: r["id"], reverse=default == "newest_first")
     if not isinstance(order, dict) or len(order) != 1:
         raise ApiError(400, "Invalid order")
     ((key, direction),) = order.items()
     if key not in ("id", "created_at", "updated_at") or direction not in ("asc", "desc"):
         raise ApiError(400, "Invalid order")
     return sorted(records, key=lambda r: (r.get(key) or 0, r["id"]), reverse=direction == "desc")
+
+
+def modified_since(request: Request, records: list[dict], reading: str) -> list[dict] | None:
+    """The ``If-Modified-Since`` header by the emulator's reading (Kommo recommends the header
+    on lists, documents no effect): "not_modified" answers 304 (None here) when no record was
+    updated after it, "filter" keeps only the records updated after it, "ignore" does nothing.
+    """
+    since = request.if_modified_since
+    if since is None or reading == "ignore":
+        return records
+    changed = [record for record in records if (record.get("updated_at") or 0) > since.timestamp()]
+    if reading == "filter":
+        return changed
+    return records if changed else None
 
 
 def page_window(params: dict) -> tuple[int, int]:

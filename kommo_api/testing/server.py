@@ -20,7 +20,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from . import api_contacts, api_leads, api_misc, api_notes
+from . import api_contacts, api_leads, api_links, api_misc, api_notes
 from .answers import ApiError, html_page, plain_text, problem
 from .context import Ctx
 from .limits import BLOCKED, LIMITED
@@ -50,7 +50,7 @@ class LoggedRequest:
 
 def _routes() -> Map:
     rules = []
-    for module in (api_leads, api_contacts, api_notes, api_misc):
+    for module in (api_leads, api_links, api_contacts, api_notes, api_misc):
         for path, methods, handler in module.ROUTES:
             rules.append(Rule(path, methods=methods, endpoint=("api", handler)))
     rules.append(Rule("/oauth", methods=["GET"], endpoint=("oauth", "authorize")))

@@ -40,14 +40,20 @@ def digits_of(text: str) -> str:
 
 
 class PhoneIndex:
-    """Contacts by the trailing digits of their phone numbers."""
+    """Contacts by the trailing digits of their phone numbers (and by their stored text)."""
 
     def __init__(self) -> None:
         self._by_tail: dict[str, set[int]] = defaultdict(set)
         self._digits: dict[int, list[str]] = {}
+        self._by_text: dict[str, set[int]] = defaultdict(set)
+        self._texts: dict[int, list[str]] = {}
 
     def put(self, contact_id: int, numbers: Iterable[str]) -> None:
         self.remove(contact_id)
+        numbers = [number.strip() for number in numbers if number and number.strip()]
+        self._texts[contact_id] = numbers
+        for number in numbers:
+            self._by_text[number].add(contact_id)
         digits = [d for d in (digits_of(n) for n in numbers) if d]
         if not digits:
             return
@@ -60,6 +66,12 @@ class PhoneIndex:
             holders = self._by_tail.get(number[-PHONE_KEY_DIGITS:])
             if holders is not None:
                 holders.discard(contact_id)
+        for number in self._texts.pop(contact_id, ()):
+            self._by_text[number].discard(contact_id)
+
+    def exact(self, text: str) -> set[int]:
+        """Contacts holding a phone value written exactly as ``text``."""
+        return set(self._by_text.get(text.strip(), ()))
 
     def search(self, query_digits: str) -> set[int]:
         """Full numbers match when one number's digits end with the other's (country code or
@@ -134,11 +146,20 @@ class Store:
         return tag
 
     # links ---------------------------------------------------------------------------------
-    def link(self, lead_id: int, contact_id: int) -> None:
+    def link(self, lead_id: int, contact_id: int, main: bool = False) -> None:
+        """The first contact of a lead is its main contact; ``main`` puts this one first."""
         contacts = self.lead_contacts.setdefault(lead_id, [])
+        if main and contact_id in contacts:
+            contacts.remove(contact_id)
         if contact_id not in contacts:
-            contacts.append(contact_id)
+            contacts.insert(0 if main else len(contacts), contact_id)
         self.contact_leads[contact_id].add(lead_id)
+
+    def unlink(self, lead_id: int, contact_id: int) -> None:
+        contacts = self.lead_contacts.get(lead_id, [])
+        if contact_id in contacts:
+            contacts.remove(contact_id)
+        self.contact_leads[contact_id].discard(lead_id)
 
     def set_lead_contacts(self, lead_id: int, contact_ids: list[int]) -> None:
         for contact_id in self.lead_contacts.pop(lead_id, []):
@@ -167,13 +188,16 @@ class Store:
             texts.extend(str(v.get("value", "")) for v in cf.get("values") or ())
         self._lead_text[lead["id"]] = "\n".join(texts).lower()
 
-    def search_contacts(self, query: str) -> list[int]:
+    def search_contacts(self, query: str, exact_phones: bool = False) -> list[int]:
         """Kommo's ``query``: a substring of name/email/other values; for a phone-like query the
-        digits are compared with the digits of stored phone numbers, whatever their format."""
+        digits are compared with the digits of stored phone numbers, whatever their format, or,
+        with ``exact_phones``, the query must be a stored phone value as written."""
         needle = query.strip().lower()
         found = {cid for cid, text in self._contact_text.items() if needle in text}
         digits = digits_of(needle)
-        if _PHONE_LIKE.match(needle) and len(digits) >= 3:
+        if exact_phones:
+            found |= self.phones.exact(query)
+        elif _PHONE_LIKE.match(needle) and len(digits) >= 3:
             found |= self.phones.search(digits)
         return sorted(found)
 
