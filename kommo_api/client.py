@@ -10,19 +10,21 @@ import logging
 import random as _random
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
+from ._reads import ListReads
 from ._shapes import (
+    Page,
     as_object,
     checked_entity,
     collection,
     complex_results,
-    has_next,
-    param_list,
+    link_items,
+    links_of,
     positional_ids,
     require_ids,
 )
@@ -34,7 +36,6 @@ from ._transport import (
     decode,
     entity_count,
     error_of,
-    flatten_params,
     request_id_of,
     send,
     with_param,
@@ -53,11 +54,10 @@ from .hosts import base_url, normalize_host
 from .oauth import Tokens, TokenStore
 from .throttle import SlidingWindowThrottle, Throttle
 
-__all__ = ["Exchange", "KommoClient", "default_throttle"]
+__all__ = ["Exchange", "KommoClient", "Page", "default_throttle"]
 
 _logger = logging.getLogger(__name__)
 
-MAX_PAGE_SIZE = 250
 MAX_BATCH_SIZE = 50
 RATE_LIMIT_PAUSE = 1.0  # seconds: Kommo's rate window
 USER_AGENT = "kommo-connector (+kommo_api)"
@@ -75,8 +75,11 @@ def default_throttle() -> SlidingWindowThrottle:
         return _default_throttle
 
 
-class KommoClient:
-    """The REST API of one Kommo account (``<sub>.kommo.com``, amoCRM hosts, or the emulator)."""
+class KommoClient(ListReads):
+    """The REST API of one Kommo account (``<sub>.kommo.com``, amoCRM hosts, or the emulator).
+
+    List reads (``iter_leads``, ``iter_leads_updated_since``, ``iter_contacts``,
+    ``contacts_page``, ``search_contacts``) live in :mod:`kommo_api._reads`."""
 
     def __init__(
         self,
@@ -121,8 +124,12 @@ class KommoClient:
         params=None,
         json: Any = None,
         idempotent: bool | None = None,
+        headers: Mapping[str, str] | None = None,
+        not_modified: Any = None,
     ) -> Any:
-        """Send one API call and return its decoded JSON (None for 204 / an empty body).
+        """Send one API call and return its decoded JSON (None for 204 / an empty body, and
+        ``not_modified`` for a 304 to a conditional read). ``headers`` are added to the call's
+        own (they cannot replace the bearer token).
 
         Idempotent calls (GET, PATCH, PUT, DELETE, or ``idempotent=True``) are retried on
         timeouts, 5xx, 429 and connection errors with exponential backoff and full jitter.
@@ -148,6 +155,8 @@ class KommoClient:
                     tokens=tokens,
                     attempt=attempt,
                     idempotent=idempotent,
+                    extra_headers=headers,
+                    not_modified=not_modified,
                 )
             except KommoAuthError as exc:
                 if refreshed or exc.status != 401:
@@ -176,9 +185,13 @@ class KommoClient:
             return path
         return self.base_url + "/" + path.lstrip("/")
 
-    def _attempt(self, method, url, *, params, body, tokens, attempt, idempotent) -> Any:
+    def _attempt(
+        self, method, url, *, params, body, tokens, attempt, idempotent, extra_headers,
+        not_modified,
+    ) -> Any:  # fmt: skip
         self.throttle.acquire(self.host)
         headers = {
+            **(extra_headers or {}),
             "Authorization": f"Bearer {tokens.access_token}",
             "Accept": "application/hal+json, application/json",
             "User-Agent": self.user_agent,
@@ -190,6 +203,8 @@ class KommoClient:
                 self.session, method, url, params=params, json=body,
                 headers=headers, timeout=self.timeout,
             )  # fmt: skip
+            if response.status_code == 304:
+                return not_modified
             if response.status_code >= 300:
                 raise self._error_of(response, idempotent)
             payload = decode(response)
@@ -244,24 +259,7 @@ class KommoClient:
 
     # -- collections and batches --------------------------------------------------------
 
-    def iter_pages(
-        self, path: str, embedded_key: str, *, params=None, limit: int = MAX_PAGE_SIZE
-    ) -> Iterator[dict]:
-        """Every item of a HAL collection, fetched lazily page by page until no ``next``."""
-        base = param_list(params)
-        page_size = max(1, min(limit, MAX_PAGE_SIZE))
-        page = 1
-        while True:
-            payload = self.request(
-                "GET", path, params=[*base, ("page", page), ("limit", page_size)]
-            )
-            items = collection(payload, embedded_key)
-            yield from items
-            if not items or not has_next(payload):
-                return
-            page += 1
-
-    def _write(self, method: str, path: str, items: Sequence[dict], extract) -> list:
+    def _write(self, method: str, path: str, items: Sequence[dict], extract, idempotent=None):
         """Send ``items`` in chunks of 50; ``extract(payload, chunk)`` gives a chunk's results.
 
         On failure the error carries the results of the chunks that succeeded (``completed``)
@@ -270,7 +268,7 @@ class KommoClient:
         results: list = []
         for offset, chunk in chunked(items, MAX_BATCH_SIZE):
             try:
-                payload = self.request(method, path, json=chunk)
+                payload = self.request(method, path, json=chunk, idempotent=idempotent)
             except KommoError as exc:
                 exc.completed = results
                 if isinstance(exc, KommoValidationError):
@@ -284,18 +282,6 @@ class KommoClient:
             method, path, items, lambda payload, _chunk: collection(payload, embedded_key)
         )
 
-    def _list_params(self, *, query=None, filter=None, with_=None, order=None) -> list:
-        params = []
-        if query:
-            params.append(("query", query))
-        if with_:
-            params.append(("with", with_param(with_)))
-        if filter:
-            params.extend(flatten_params("filter", filter))
-        if order:
-            params.extend(flatten_params("order", order))
-        return params
-
     # -- account ----------------------------------------------------------------------------
 
     def get_account(self, with_=None) -> dict:
@@ -303,10 +289,6 @@ class KommoClient:
         return as_object(self.request("GET", "/api/v4/account", params=params), "account")
 
     # -- leads ------------------------------------------------------------------------------
-
-    def iter_leads(self, *, query=None, filter=None, with_=None, order=None, limit=250):
-        params = self._list_params(query=query, filter=filter, with_=with_, order=order)
-        return self.iter_pages("/api/v4/leads", "leads", params=params, limit=limit)
 
     def get_lead(self, lead_id: int, with_=None) -> dict | None:
         params = [("with", with_param(with_))] if with_ else None
@@ -324,8 +306,13 @@ class KommoClient:
         return self._writecollection("PATCH", "/api/v4/leads", leads, "leads")
 
     def create_leads_complex(self, leads: Sequence[dict]) -> dict[str, dict]:
-        """Create leads with their contact; the answer keyed by each lead's ``request_id``.
+        """Create leads with their contact; the answer keyed by each lead's ``request_id``:
+        ``{"id", "contact_id", "company_id", "merged", "request_ids"}``.
 
+        With Kommo's duplicate control on, a lead may be merged into an existing one rather
+        than created: its result then has ``merged: True``, the existing lead's id, and in
+        ``request_ids`` every request id of the call merged into that lead. A request id Kommo's
+        answer does not name is missing from the result (its outcome is unknown).
         If a later chunk fails, the error's ``completed`` holds ``(request_id, result)`` pairs
         of the leads already created.
         """
@@ -337,14 +324,22 @@ class KommoClient:
         pairs = self._write("POST", "/api/v4/leads/complex", leads, complex_results)
         return dict(pairs)
 
+    def link_contacts(self, pairs: Iterable[tuple[int, int]], *, main: bool = True) -> list:
+        """Link each ``(lead_id, contact_id)``, 50 a call (``POST /api/v4/leads/link``): the
+        documented way to give an EXISTING lead a contact. ``_embedded.contacts`` counts on
+        create only: an update ignores or refuses it (CONTRACT.md, "Links"). ``main`` makes
+        the contact the lead's main contact. Linking twice changes nothing, so a failed call
+        is retried. Returns Kommo's links (``to_entity_id``, ``metadata``...)."""
+        items = link_items(pairs, main)
+        return self._write("POST", "/api/v4/leads/link", items, links_of, idempotent=True)
+
+    def unlink_contacts(self, pairs: Iterable[tuple[int, int]]) -> None:
+        """Unlink each ``(lead_id, contact_id)``, 50 a call (``POST /api/v4/leads/unlink``,
+        answered 204)."""
+        items = link_items(pairs, main=False)
+        self._write("POST", "/api/v4/leads/unlink", items, links_of, idempotent=True)
+
     # -- contacts ---------------------------------------------------------------------------
-
-    def iter_contacts(self, *, query=None, filter=None, with_=None, limit=250):
-        params = self._list_params(query=query, filter=filter, with_=with_)
-        return self.iter_pages("/api/v4/contacts", "contacts", params=params, limit=limit)
-
-    def search_contacts(self, query: str) -> list[dict]:
-        return list(self.iter_contacts(query=query))
 
     def create_contacts(self, contacts: Sequence[dict]) -> list[dict]:
         return self._writecollection("POST", "/api/v4/contacts", contacts, "contacts")
@@ -380,8 +375,22 @@ class KommoClient:
 
     # -- webhooks ---------------------------------------------------------------------------
 
-    def list_webhooks(self) -> list[dict]:
-        return collection(self.request("GET", "/api/v4/webhooks"), "webhooks")
+    def list_webhooks(self, destination: str | None = None) -> list[dict]:
+        """The account's webhooks, each with at least ``destination``, ``settings`` (a list)
+        and ``disabled``: Kommo disables a webhook after more than 100 invalid answers within
+        2 hours and sends it nothing until it is subscribed again. ``destination``: only the
+        webhook of that exact URL (``filter[destination]``)."""
+        params = [("filter[destination]", destination)] if destination else None
+        hooks = collection(self.request("GET", "/api/v4/webhooks", params=params), "webhooks")
+        return [
+            dict(
+                hook,
+                destination=hook.get("destination"),
+                settings=list(hook.get("settings") or ()),
+                disabled=bool(hook.get("disabled")),
+            )
+            for hook in hooks
+        ]
 
     def subscribe_webhook(self, destination: str, settings: Sequence[str]) -> dict:
         body = {"destination": destination, "settings": list(settings)}

@@ -5,13 +5,14 @@ import threading
 
 import pytest
 import requests
+from client_scripted import LATER, FakeStore
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 from kommo_api.client import KommoClient
 from kommo_api.oauth import MemoryTokenStore, OAuthApp, Tokens
 from kommo_api.testing import KommoEmulator
-from kommo_api.throttle import SlidingWindowThrottle
+from kommo_api.throttle import NoThrottle, SlidingWindowThrottle
 
 # The emulator's "timeout" fault answers after EMULATOR_TIMEOUT_DELAY; clients give up sooner.
 EMULATOR_TIMEOUT_DELAY = 1.0
@@ -154,3 +155,34 @@ def emulator_http():
 def emulator_api(emulator, emulator_http):
     """A requests.Session speaking to the ``emulator`` fixture (paths only, long-lived token)."""
     return emulator_http(emulator)
+
+
+# A KommoClient over the scripted transport (helpers in client_scripted.py) ------------------
+@pytest.fixture
+def store():
+    return FakeStore(Tokens("access-1", "r", LATER))
+
+
+@pytest.fixture
+def sleeps():
+    return []
+
+
+@pytest.fixture
+def exchanges():
+    return []
+
+
+@pytest.fixture
+def client(scripted, store, sleeps, exchanges):
+    """A KommoClient of acme.kommo.com on ``scripted``: no throttle, sleeps and exchanges
+    recorded, backoff jitter fixed at its maximum."""
+    return KommoClient(
+        "acme.kommo.com",
+        store,
+        throttle=NoThrottle(),
+        session=scripted.session,
+        sleep=sleeps.append,
+        random=lambda: 1.0,
+        on_exchange=exchanges.append,
+    )

@@ -2,10 +2,10 @@
 
 import json
 from datetime import datetime, timedelta, timezone
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
+from client_scripted import RecordingThrottle, leads_page, query_of
 from urllib3.exceptions import ReadTimeoutError
 
 from kommo_api.client import KommoClient, default_throttle
@@ -22,67 +22,6 @@ from kommo_api.errors import (
 )
 from kommo_api.oauth import Tokens
 from kommo_api.throttle import NoThrottle
-
-LATER = datetime.now(timezone.utc) + timedelta(days=1)
-
-
-class FakeStore:
-    def __init__(self, tokens):
-        self.tokens = tokens
-        self.refreshes = 0
-
-    def get_tokens(self):
-        return self.tokens
-
-    def refresh_tokens(self, stale):
-        self.refreshes += 1
-        self.tokens = Tokens(f"access-{self.refreshes + 1}", "r", LATER)
-        return self.tokens
-
-
-class RecordingThrottle:
-    def __init__(self):
-        self.keys = []
-
-    def acquire(self, key):
-        self.keys.append(key)
-
-
-@pytest.fixture
-def store():
-    return FakeStore(Tokens("access-1", "r", LATER))
-
-
-@pytest.fixture
-def sleeps():
-    return []
-
-
-@pytest.fixture
-def exchanges():
-    return []
-
-
-@pytest.fixture
-def client(scripted, store, sleeps, exchanges):
-    return KommoClient(
-        "acme.kommo.com",
-        store,
-        throttle=NoThrottle(),
-        session=scripted.session,
-        sleep=sleeps.append,
-        random=lambda: 1.0,
-        on_exchange=exchanges.append,
-    )
-
-
-def query_of(prepared):
-    return parse_qsl(urlsplit(prepared.url).query)
-
-
-def leads_page(ids, next_page=True):
-    links = {"self": {"href": "x"}, **({"next": {"href": "y"}} if next_page else {})}
-    return {"_page": 1, "_links": links, "_embedded": {"leads": [{"id": i} for i in ids]}}
 
 
 def test_a_get_sends_the_bearer_and_returns_the_json(client, scripted):
@@ -351,61 +290,6 @@ def test_a_failing_exchange_callback_does_not_fail_the_call(scripted, store):
     assert client.get_account() == {"id": 1}
 
 
-def test_pages_are_fetched_lazily(client, scripted):
-    scripted.answer(200, leads_page([1, 2])).answer(200, leads_page([3], next_page=False))
-
-    leads = client.iter_leads(limit=2)
-    assert scripted.sent == []
-    assert next(leads) == {"id": 1}
-    assert len(scripted.sent) == 1
-    assert [lead["id"] for lead in leads] == [2, 3]
-    assert [dict(query_of(p))["page"] for p in scripted.sent] == ["1", "2"]
-
-
-def test_paging_stops_on_an_empty_answer(client, scripted):
-    scripted.answer(200, leads_page([1, 2])).answer(204, None)
-
-    assert [lead["id"] for lead in client.iter_leads()] == [1, 2]
-
-
-def test_extra_page_params_are_kept_on_every_page(client, scripted):
-    scripted.answer(200, leads_page([1])).answer(204, None)
-
-    list(client.iter_pages("/api/v4/leads", "leads", params={"query": "ABC"}))
-
-    assert [dict(query_of(p))["query"] for p in scripted.sent] == ["ABC", "ABC"]
-
-
-def test_page_size_is_capped_at_250(client, scripted):
-    scripted.answer(204, None)
-
-    list(client.iter_leads(limit=1000))
-
-    assert dict(query_of(scripted.sent[0]))["limit"] == "250"
-
-
-def test_list_filters_become_kommo_bracket_keys(client, scripted):
-    scripted.answer(204, None)
-
-    list(client.iter_leads(query="ABC-1", with_=["contacts", "catalog_elements"],
-                           filter={"updated_at": {"from": 1700000000}, "id": [3, 4]},
-                           order={"updated_at": "asc"}))  # fmt: skip
-
-    query = query_of(scripted.sent[0])
-    assert ("query", "ABC-1") in query
-    assert ("with", "contacts,catalog_elements") in query
-    assert ("filter[updated_at][from]", "1700000000") in query
-    assert [v for k, v in query if k == "filter[id][]"] == ["3", "4"]
-    assert ("order[updated_at]", "asc") in query
-
-
-def test_a_list_answer_of_the_wrong_shape_is_unexpected(client, scripted):
-    scripted.answer(200, {"_embedded": {"contacts": []}})
-
-    with pytest.raises(KommoUnexpectedResponse):
-        list(client.iter_leads())
-
-
 def test_a_missing_lead_is_none(client, scripted):
     scripted.answer(404, {"title": "Not Found"}).answer(204, None)
 
@@ -436,9 +320,33 @@ def test_complex_create_maps_answers_back_by_request_id(client, scripted):
     ])  # fmt: skip
 
     assert result == {
-        "order-a": {"id": 10, "contact_id": 20, "company_id": None, "merged": False},
-        "order-b": {"id": 11, "contact_id": 21, "company_id": None, "merged": True},
-    }
+        "order-a": {"id": 10, "contact_id": 20, "company_id": None, "merged": False,
+                    "request_ids": ["order-a"]},
+        "order-b": {"id": 11, "contact_id": 21, "company_id": None, "merged": True,
+                    "request_ids": ["order-b"]},
+    }  # fmt: skip
+
+
+def test_leads_merged_into_one_existing_lead_all_get_its_result(client, scripted):
+    scripted.answer(200, [
+        {"id": 7, "contact_id": 70, "company_id": None, "request_id": ["b", "c"], "merged": True},
+        {"id": 8, "contact_id": 80, "company_id": None, "request_id": ["a"], "merged": False},
+    ])  # fmt: skip
+
+    result = client.create_leads_complex([{"request_id": r} for r in ("a", "b", "c")])
+
+    assert (result["b"]["id"], result["c"]["id"], result["a"]["id"]) == (7, 7, 8)
+    assert result["b"]["merged"] and not result["a"]["merged"]
+    assert result["b"]["request_ids"] == result["c"]["request_ids"] == ["b", "c"]
+    result["b"]["request_ids"].append("x")
+    assert result["c"]["request_ids"] == ["b", "c"], "each request id has its own result"
+
+
+def test_a_merged_answer_without_request_ids_cannot_be_matched(client, scripted):
+    scripted.answer(200, [{"id": 7, "merged": True}])
+
+    with pytest.raises(KommoUnexpectedResponse):
+        client.create_leads_complex([{"request_id": "a"}, {"request_id": "b"}])
 
 
 def test_complex_answers_without_request_ids_keep_the_request_order(client, scripted):
