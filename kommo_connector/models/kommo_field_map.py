@@ -6,9 +6,10 @@ from .kommo_field_path import (
     KOMMO_SUPPORTED_TYPES,
     ODOO_TYPES_FOR_KOMMO,
     format_value,
+    kommo_type_label,
     normalize_label,
+    path_label,
     resolve_path,
-    selection_labels,
 )
 
 # The mappings proposed after connecting: role -> (repair order field path, names the Kommo
@@ -54,18 +55,44 @@ class KommoFieldMap(models.Model):
         f" ('field_type', 'in', {list(KOMMO_SUPPORTED_TYPES)!r})]",
         help="The custom field of the Kommo lead that receives the value. Empty: nothing is sent.",
     )
-    custom_field_type = fields.Char(related="custom_field_id.field_type", string="Kommo Type")
+    custom_field_type = fields.Char(string="Kommo Type", compute="_compute_custom_field_type")
+    odoo_model = fields.Char(
+        compute="_compute_odoo_model",
+        help="The model the repair order field is picked on (for the field picker).",
+    )
     odoo_field_path = fields.Char(
         string="Repair Order Field",
         required=True,
-        help="The repair order field to send; follow links with dots, e.g. lot_id.name, "
-        "product_id.display_name, name or state.",
+        help="The repair order field to send: pick it, or a field of a linked record "
+        "(the product's name, the serial number...).",
     )
+    odoo_field_label = fields.Char(
+        string="Repair Order Field Label",
+        compute="_compute_odoo_field_label",
+        help="The picked field as the field picker shows it, e.g. Product > Display Name.",
+    )
+    odoo_field_is_selection = fields.Boolean(compute="_compute_odoo_field_label")
     value_map_ids = fields.One2many(
         "kommo.field.map.value", "field_map_id", string="Kommo Options", copy=True
     )
     uses_value_map = fields.Boolean(compute="_compute_uses_value_map")
     kommo_issue = fields.Char(string="Problem", compute="_compute_kommo_issue")
+
+    @api.depends("custom_field_id.field_type")
+    def _compute_custom_field_type(self):
+        for fmap in self:
+            fmap.custom_field_type = kommo_type_label(fmap.custom_field_id.field_type, self.env)
+
+    def _compute_odoo_model(self):
+        self.odoo_model = "repair.order"
+
+    @api.depends("odoo_field_path")
+    @api.depends_context("lang")
+    def _compute_odoo_field_label(self):
+        for fmap in self:
+            chain = fmap._kommo_chain()
+            fmap.odoo_field_label = path_label(chain, self.env) if chain else fmap.odoo_field_path
+            fmap.odoo_field_is_selection = bool(chain) and chain[-1].type == "selection"
 
     @api.depends("custom_field_id.field_type")
     def _compute_uses_value_map(self):
@@ -173,7 +200,22 @@ class KommoFieldMap(models.Model):
         }
 
     def action_propose_value_lines(self):
-        self._kommo_propose_value_lines()
+        """Give each value without a Kommo option the option of the same name, and say what
+        was matched and what was not; the dialog stays open on the proposed lines."""
+        self.ensure_one()
+        report = self.env["kommo.field.map.value"]._kommo_propose(self)
+        message, kind = report.message(self.env)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("Kommo options of “%s”", self.custom_field_id.name),
+                "message": message,
+                "type": kind,
+                "sticky": kind != "success",
+                "next": self.action_edit_value_map(),
+            },
+        }
 
     @api.model
     def _kommo_path_problem(self, path, kommo_field):
@@ -199,34 +241,12 @@ class KommoFieldMap(models.Model):
         return None
 
     def _kommo_propose_value_lines(self):
-        """One option line per value of a selection field (e.g. state) sent to a select field.
+        self.env["kommo.field.map.value"]._kommo_propose(self)
 
-        Each line gets the Kommo option whose name matches the value's label in any installed
-        language; lines the admin already has are kept as they are.
-        """
-        for fmap in self.filtered("uses_value_map"):
-            chain, problem = resolve_path(self.env["repair.order"], fmap.odoo_field_path)
-            if problem or chain[-1].type != "selection":
-                continue
-            options = {normalize_label(enum.value): enum for enum in fmap.custom_field_id.enum_ids}
-            known = set(fmap.value_map_ids.mapped("odoo_value"))
-            new_lines = []
-            for value, labels in selection_labels(chain[-1], self.env).items():
-                if value in known:
-                    continue
-                matches = [
-                    options[normalize_label(label)]
-                    for label in labels
-                    if normalize_label(label) in options
-                ]
-                new_lines.append(
-                    {
-                        "field_map_id": fmap.id,
-                        "odoo_value": value,
-                        "enum_id": matches[0].id if matches else False,
-                    }
-                )
-            self.env["kommo.field.map.value"].create(new_lines)
+    def _kommo_chain(self):
+        """The fields along the path, or [] when it is not valid."""
+        self.ensure_one()
+        return resolve_path(self.env["repair.order"], self.odoo_field_path)[0]
 
     def _kommo_values(self, order):
         """The ``custom_fields_values`` entries of the Kommo lead for repair ``order``.
@@ -353,8 +373,8 @@ class KommoFieldMap(models.Model):
         self.ensure_one()
         roles = dict(self._fields["role"]._description_selection(self.env))
         request = {"name": roles[self.role], "type": "text"}
-        chain, problem = resolve_path(self.env["repair.order"], self.odoo_field_path)
-        if not problem and chain[-1].type == "selection":
+        chain = self._kommo_chain()
+        if chain and chain[-1].type == "selection":
             options = chain[-1]._description_selection(self.env)
             request["type"] = "select"
             request["enums"] = [

@@ -8,6 +8,9 @@ from datetime import datetime, time, timezone
 
 from odoo import fields
 from odoo.tools import html2plaintext
+from odoo.tools.translate import LazyTranslate
+
+_lt = LazyTranslate(__name__)
 
 # Kommo field types grouped by the value they take.
 KOMMO_TEXT_TYPES = ("text", "textarea", "url")
@@ -17,6 +20,23 @@ KOMMO_ENUM_TYPES = ("select", "multiselect", "radiobutton")
 KOMMO_SUPPORTED_TYPES = (
     KOMMO_TEXT_TYPES + KOMMO_NUMBER_TYPES + KOMMO_DATE_TYPES + KOMMO_ENUM_TYPES + ("checkbox",)
 )
+
+# How the field map names Kommo's field types (Kommo spells them as codes).
+KOMMO_TYPE_LABELS = {
+    "text": _lt("Text"),
+    "textarea": _lt("Long text"),
+    "url": _lt("Web address"),
+    "numeric": _lt("Number"),
+    "price": _lt("Price"),
+    "monetary": _lt("Amount"),
+    "date": _lt("Date"),
+    "date_time": _lt("Date and time"),
+    "birthday": _lt("Birthday"),
+    "select": _lt("List (one option)"),
+    "multiselect": _lt("List (several options)"),
+    "radiobutton": _lt("Radio buttons"),
+    "checkbox": _lt("Checkbox"),
+}
 
 # Odoo field types a path may end on, and which of them each Kommo type accepts.
 ODOO_LEAF_TYPES = (
@@ -87,12 +107,28 @@ def resolve_path(model, path):
     return chain, None
 
 
+def path_label(chain, env):
+    """A path as people read it: its fields' labels, e.g. "Product > Display Name"."""
+    return " > ".join(field._description_string(env) for field in chain)
+
+
+def kommo_type_label(kommo_type, env):
+    """Kommo's field type in words; a type the connector does not know stays as Kommo says."""
+    label = KOMMO_TYPE_LABELS.get(kommo_type)
+    return env._(label) if label else kommo_type or False
+
+
 def selection_labels(field, env):
-    """The labels of a selection field in every installed language, keyed by value."""
-    labels = {value: {value} for value in field.get_values(env)}
-    for lang, _name in env["res.lang"].get_installed():
+    """The labels of a selection field, keyed by value: the label in ``env``'s language
+    first, then the other installed languages' (a shop may name its Kommo options in either).
+    """
+    langs = [env.lang or "en_US"]
+    langs += [lang for lang, _name in env["res.lang"].get_installed() if lang not in langs]
+    labels = {value: [] for value in field.get_values(env)}
+    for lang in langs:
         for value, label in field._description_selection(env(context={"lang": lang})):
-            labels.setdefault(value, set()).add(label)
+            if label not in labels.setdefault(value, []):
+                labels[value].append(label)
     return labels
 
 

@@ -36,3 +36,4 @@ from . import test_repair_order_status
 from . import test_oauth_disconnect
 from . import test_account_setup
 from . import test_shop_language
+from . import test_field_map_shop
