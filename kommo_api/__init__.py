@@ -18,7 +18,8 @@ from .errors import (
     KommoValidationError,
     ValidationIssue,
 )
-from .hosts import base_url, is_loopback, normalize_host
+from .disconnect import disconnect_signature, verify_disconnect_signature
+from .hosts import base_url, is_loopback, normalize_host, platform_authorize_url
 from .oauth import LongLivedTokenStore, MemoryTokenStore, OAuthApp, Tokens, TokenStore
 from .phones import (
     InvalidPhoneNumber,
@@ -76,6 +77,7 @@ __all__ = [
     "base_url",
     "default_throttle",
     "delivery_fingerprint",
+    "disconnect_signature",
     "is_loopback",
     "normalize_host",
     "normalize_phone",
@@ -83,5 +85,7 @@ __all__ = [
     "parse_webhook",
     "phone_digits",
     "phone_search_keys",
+    "platform_authorize_url",
     "try_normalize_phone",
+    "verify_disconnect_signature",
 ]

@@ -6,9 +6,11 @@ Private: the public surface is :class:`kommo_api.client.KommoClient` and
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urljoin
 
 import requests
 from urllib3.exceptions import ReadTimeoutError
@@ -21,10 +23,16 @@ from .errors import (
     error_for_response,
     excerpt,
 )
+from .hosts import redirect_allowed
+
+_logger = logging.getLogger(__name__)
 
 # Kommo does not document a request id header; these are the usual spellings.
 REQUEST_ID_HEADERS = ("X-Request-Id", "X-Amo-Request-Id", "X-Trace-Id")
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
+# A moved account (amocrm.com -> kommo.com) keeps the request: method, body and headers.
+REDIRECT_STATUSES = frozenset({301, 302, 307, 308})
+MAX_REDIRECTS = 3
 
 
 @dataclass
@@ -46,7 +54,35 @@ def send(session: requests.Session, method: str, url: str, **kwargs) -> requests
 
     A timed-out or dropped request may have been applied by the server, so the error is
     marked ``outcome_unknown`` unless the connection was never made.
+
+    Redirects are followed by hand, at most MAX_REDIRECTS, and only where
+    :func:`kommo_api.hosts.redirect_allowed` says (Kommo's own domains): requests' own
+    following would drop the bearer token on the host change and turn a POST into a GET,
+    and must never carry the token or the client secret to a foreign host. Any other
+    redirect is returned as it is (the caller reports it).
     """
+    for _hop in range(MAX_REDIRECTS):
+        response = _send_once(session, method, url, **kwargs)
+        target = _redirect_target(response, url)
+        if target is None:
+            return response
+        _logger.info("Kommo redirected %s to %s", url.split("?", 1)[0], target.split("?", 1)[0])
+        response.close()
+        # The Location is the whole new address, query included.
+        kwargs.pop("params", None)
+        url = target
+    return _send_once(session, method, url, **kwargs)
+
+
+def _redirect_target(response: requests.Response, url: str) -> str | None:
+    location = response.headers.get("Location")
+    if response.status_code not in REDIRECT_STATUSES or not location:
+        return None
+    target = urljoin(url, location)
+    return target if redirect_allowed(url, target) else None
+
+
+def _send_once(session: requests.Session, method: str, url: str, **kwargs) -> requests.Response:
     try:
         return session.request(method, url, allow_redirects=False, **kwargs)
     except requests.ConnectTimeout as exc:

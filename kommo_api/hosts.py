@@ -3,14 +3,25 @@
 The OAuth callback receives the account host in ``referer``, a value anyone can forge: only
 Kommo's own domains (and loopback, for the emulator) are accepted, so a forged referer cannot
 make us send the client secret or a code to another server.
+
+Platforms: ``*.kommo.com`` and ``*.amocrm.com`` are Kommo (amocrm.com accounts answer with a
+redirect to kommo.com, followed by the transport only within Kommo's domains, see
+:func:`redirect_allowed`); ``*.amocrm.ru`` is amoCRM's separate platform with the same API v4,
+supported with its own consent page (:func:`platform_authorize_url`): its integrations are
+created there and cannot be authorised on www.kommo.com.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from urllib.parse import urlsplit
 
 KOMMO_DOMAINS = ("kommo.com", "amocrm.com", "amocrm.ru")
+# Kommo's own platform: where a redirect from an account host may lead.
+KOMMO_PLATFORM_DOMAINS = ("kommo.com", "amocrm.com")
+KOMMO_AUTHORIZE_URL = "https://www.kommo.com/oauth"
+AMOCRM_RU_AUTHORIZE_URL = "https://www.amocrm.ru/oauth"
 LOOPBACK_NAMES = ("localhost",)
 
 # One DNS label: the account subdomain (Kommo's are letters, digits and dashes).
@@ -52,8 +63,8 @@ def _is_loopback_name(name: str) -> bool:
         return False
 
 
-def _is_kommo_name(name: str) -> bool:
-    for domain in KOMMO_DOMAINS:
+def _is_kommo_name(name: str, domains=KOMMO_DOMAINS) -> bool:
+    for domain in domains:
         suffix = "." + domain
         if name.endswith(suffix):
             subdomain = name[: -len(suffix)]
@@ -91,3 +102,29 @@ def base_url(host: str) -> str:
     canonical = normalize_host(host)
     scheme = "http" if is_loopback(canonical) else "https"
     return f"{scheme}://{canonical}"
+
+
+def platform_authorize_url(host: str) -> str:
+    """The consent page of the account's platform: www.amocrm.ru for ``*.amocrm.ru``,
+    www.kommo.com for Kommo (and amoCRM.com) accounts, the emulator's own for loopback."""
+    canonical = normalize_host(host)
+    if is_loopback(canonical):
+        return base_url(canonical) + "/oauth"
+    if canonical.endswith(".amocrm.ru"):
+        return AMOCRM_RU_AUTHORIZE_URL
+    return KOMMO_AUTHORIZE_URL
+
+
+def redirect_allowed(source_url: str, target_url: str) -> bool:
+    """Whether a redirect from ``source_url`` may be followed to ``target_url`` carrying the same
+    request (bearer token, client secret): over https to a Kommo account host on Kommo's own
+    domains, or back to the same loopback emulator. Never to another host or a lower scheme."""
+    source, target = urlsplit(source_url), urlsplit(target_url)
+    if target.username or target.password or not target.hostname:
+        return False
+    if is_loopback(source.netloc):
+        return target.scheme == source.scheme and target.netloc == source.netloc
+    if target.scheme != "https" or target.port is not None:
+        return False
+    name = target.hostname.rstrip(".").lower()
+    return name == (source.hostname or "").lower() or _is_kommo_name(name, KOMMO_PLATFORM_DOMAINS)

@@ -1,8 +1,17 @@
 """Kommo OAuth 2.0: the authorize URL, code exchange, refresh, and where tokens live.
 
-Kommo's refresh tokens are single use: two refreshes racing burn the pair and lose the
-connection. A :class:`TokenStore` therefore serialises refreshes and hands the winner's tokens
-to everyone who asked with the same stale pair.
+Kommo's refresh tokens are single use, with one documented grace (Kommo's OAuth 2.0 page): the
+old refresh token "will still be functional and you can use it until you use the new one". So a
+refresh whose answer was lost (timeout, dropped connection, 5xx) is sent again with the same
+refresh token, a few times, instead of declaring the connection dead. Once a new pair has been
+used, the old token is revoked: two workers that each use a different new pair revoke each
+other's, so a :class:`TokenStore` still serialises refreshes and hands the winner's tokens to
+everyone who asked with the same stale pair.
+
+A renamed account (new subdomain) is followed as the official PHP library does
+(AmoCRMOAuth::getAccessTokenByRefreshToken): when a refresh answers 401 or 404, ask Kommo's
+shared API domain (the access token's ``api_domain`` claim) for the account's current host and
+refresh there.
 """
 
 from __future__ import annotations
@@ -10,9 +19,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlencode
@@ -22,7 +33,10 @@ import requests
 from ._transport import decode, error_of, send
 from .errors import (
     KommoAuthError,
+    KommoConnectionError,
     KommoError,
+    KommoServerError,
+    KommoTimeout,
     KommoTokenRevoked,
     KommoUnexpectedResponse,
     excerpt,
@@ -30,10 +44,16 @@ from .errors import (
     parse_json_body,
     redact,
 )
-from .hosts import base_url
+from .hosts import KOMMO_AUTHORIZE_URL, base_url, normalize_host, platform_authorize_url
 
-KOMMO_AUTHORIZE_URL = "https://www.kommo.com/oauth"
+_logger = logging.getLogger(__name__)
+
 TOKEN_PATH = "/oauth2/access_token"  # noqa: S105 - a URL path, not a secret
+# On the shared API domain, with the header X-Refresh-Token (official PHP library,
+# AmoCRMOAuth::getAccountDomainByRefreshToken).
+ACCOUNT_DOMAIN_PATH = "/oauth2/account/current/subdomain"
+# The answers of a token call whose outcome is unknown: the refresh may have happened.
+LOST_ANSWERS = (KommoTimeout, KommoConnectionError, KommoServerError)
 # Long-lived tokens without an `exp` claim are treated as never expiring on our side.
 FAR_FUTURE = datetime(9000, 1, 1, tzinfo=timezone.utc)
 
@@ -67,13 +87,23 @@ class Tokens:
     access_token: str
     refresh_token: str | None
     expires_at: datetime
+    # Kommo's shared API domain (e.g. "api-c.kommo.com"); from the JWT claim when not given.
     api_domain: str | None = None
+    # The account host these tokens were obtained at (set by OAuthApp): differs from the host
+    # asked when the account was renamed and the refresh followed it.
+    host: str | None = None
+
+    def __post_init__(self):
+        if self.api_domain is None:
+            claim = jwt_claims(self.access_token).get("api_domain")
+            object.__setattr__(self, "api_domain", claim if isinstance(claim, str) else None)
 
     def __repr__(self) -> str:
         refresh = None if self.refresh_token is None else "***"
         return (
             f"Tokens(access_token='***', refresh_token={refresh!r}, "
-            f"expires_at={self.expires_at.isoformat()!r}, api_domain={self.api_domain!r})"
+            f"expires_at={self.expires_at.isoformat()!r}, api_domain={self.api_domain!r}, "
+            f"host={self.host!r})"
         )
 
     def is_expired(self, now: datetime | None = None, leeway: int = 60) -> bool:
@@ -105,7 +135,10 @@ class Tokens:
 
 
 class OAuthApp:
-    """A Kommo integration (client id/secret/redirect URI) that obtains tokens for accounts."""
+    """A Kommo integration (client id/secret/redirect URI) that obtains tokens for accounts.
+
+    ``refresh_attempts``: how many times one refresh is sent when its answer is lost.
+    """
 
     def __init__(  # noqa: PLR0917 - positional order is the published contract
         self,
@@ -115,31 +148,116 @@ class OAuthApp:
         authorize_url: str = KOMMO_AUTHORIZE_URL,
         session: requests.Session | None = None,
         timeout=(5, 30),
+        *,
+        refresh_attempts: int = 3,
+        retry_pause: float = 0.5,
+        sleep: Callable[[float], Any] = time.sleep,
     ):
         self.client_id = client_id
         self._client_secret = client_secret
         self.redirect_uri = redirect_uri
-        self.authorize_url = authorize_url
+        self.authorize_url = authorize_url or KOMMO_AUTHORIZE_URL
         self.session = session or requests.Session()
         self.timeout = timeout
+        self.refresh_attempts = max(1, refresh_attempts)
+        self.retry_pause = retry_pause
+        self._sleep = sleep
 
     def __repr__(self) -> str:
         return f"OAuthApp(client_id={self.client_id!r}, redirect_uri={self.redirect_uri!r})"
 
-    def authorize_url_for(self, state: str, mode: str = "post_message") -> str:
+    def authorize_url_for(self, state: str, mode: str = "post_message", host=None) -> str:
+        """The consent page URL. With the account ``host`` and the default authorize URL, the
+        platform's own page: amoCRM.ru accounts consent on www.amocrm.ru (their integrations
+        live on that platform), Kommo and amoCRM.com accounts on www.kommo.com."""
+        base = self.authorize_url
+        if host and base == KOMMO_AUTHORIZE_URL:
+            base = platform_authorize_url(host)
         query = urlencode({"client_id": self.client_id, "state": state, "mode": mode})
-        separator = "&" if "?" in self.authorize_url else "?"
-        return f"{self.authorize_url}{separator}{query}"
+        separator = "&" if "?" in base else "?"
+        return f"{base}{separator}{query}"
 
     def exchange_code(self, host: str, code: str) -> Tokens:
-        """Trade an authorization code (single use, short-lived) for a token pair."""
-        body = {"grant_type": "authorization_code", "code": code}
-        return self._token_call(host, body, secrets=(code,))
+        """Trade an authorization code (single use, short-lived) for a token pair.
 
-    def refresh(self, host: str, refresh_token: str) -> Tokens:
-        """A new pair for a refresh token; a spent or revoked one raises KommoTokenRevoked."""
+        Never sent twice: a code is single use, so after a lost answer a second try could only
+        be refused, and the person must go through the consent page again.
+        """
+        body = {"grant_type": "authorization_code", "code": code}
+        try:
+            tokens = self._token_call(host, body, secrets=(code,))
+        except KommoError as exc:
+            if exc.outcome_unknown:
+                exc.message += (
+                    ": the authorization code may have been spent; connect the account again"
+                )
+                exc.args = (exc.message,)
+            raise
+        return replace(tokens, host=normalize_host(host))
+
+    def refresh(self, host: str, refresh_token: str, api_domain: str | None = None) -> Tokens:
+        """A new pair for a refresh token; a spent or revoked one raises KommoTokenRevoked.
+
+        A lost answer is retried with the same refresh token (Kommo keeps it valid until the
+        new pair is used). With ``api_domain`` (``Tokens.api_domain``) a renamed account is
+        followed: the returned tokens' ``host`` names the host they now belong to.
+        """
+        host = normalize_host(host)
+        try:
+            tokens = self._refresh_at(host, refresh_token)
+        except KommoError as exc:
+            moved = self._moved_host(exc, host, refresh_token, api_domain)
+            if moved is None:
+                raise
+            _logger.warning("Kommo account %s moved to %s: refreshing there", host, moved)
+            host = moved
+            tokens = self._refresh_at(host, refresh_token)
+        return replace(tokens, host=host)
+
+    def current_host(self, tokens: Tokens) -> str:
+        """The account's current host (``acme.kommo.com``), as Kommo's shared API domain reports
+        it for the refresh token: how a renamed account is found without reconnecting."""
+        if not (tokens.api_domain and tokens.refresh_token):
+            raise KommoError(
+                "These Kommo tokens cannot ask for the account's current address "
+                "(no api_domain claim or no refresh token): reconnect the account"
+            )
+        return self._current_host(tokens.api_domain, tokens.refresh_token)
+
+    def _refresh_at(self, host: str, refresh_token: str) -> Tokens:
         body = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-        return self._token_call(host, body, secrets=(refresh_token,))
+        attempt = 1
+        while True:
+            try:
+                return self._token_call(host, body, secrets=(refresh_token,))
+            except LOST_ANSWERS as exc:
+                if attempt >= self.refresh_attempts:
+                    raise
+                _logger.warning("Kommo refresh on %s lost (%s): sending it again", host, exc)
+                self._sleep(self.retry_pause * attempt)
+                attempt += 1
+
+    def _moved_host(self, error: KommoError, host, refresh_token, api_domain) -> str | None:
+        """The account's new host when ``error`` may mean it was renamed, else None."""
+        status = error.status or 0
+        if not api_domain or not (status in (401, 404) or 300 <= status < 400):
+            return None
+        try:
+            current = self._current_host(api_domain, refresh_token)
+        except (KommoError, ValueError):
+            return None
+        return current if current != host else None
+
+    def _current_host(self, api_domain: str, refresh_token: str) -> str:
+        url = base_url(api_domain) + ACCOUNT_DOMAIN_PATH
+        headers = {"X-Refresh-Token": refresh_token, "Accept": "application/json"}
+        try:
+            response = send(self.session, "GET", url, headers=headers, timeout=self.timeout)
+        except KommoError as exc:
+            raise _scrubbed(exc, (refresh_token,)) from exc.__cause__
+        if response.status_code >= 300:
+            raise _scrubbed(error_of(response), (refresh_token,))
+        return host_of_account_domain(decode(response))
 
     def _token_call(self, host: str, grant: dict, *, secrets: tuple) -> Tokens:
         body = {
@@ -149,7 +267,6 @@ class OAuthApp:
             **grant,
         }
         secrets = (*secrets, self._client_secret)
-        # Never retried: a refresh that timed out may have consumed the single-use token.
         try:
             response = send(
                 self.session, "POST", base_url(host) + TOKEN_PATH, json=body, timeout=self.timeout
@@ -178,6 +295,26 @@ class OAuthApp:
         return (KommoTokenRevoked if revoked else KommoAuthError)(
             f"Kommo refused the {what} ({status}): {excerpt(response.content)}", status=status
         )
+
+
+def host_of_account_domain(payload) -> str:
+    """The account host in Kommo's account-domain answer ``{id, subdomain, domain,
+    top_level_domain}`` (AccountDomainModel). ``domain`` is read as the full host
+    ("acme.kommo.com", what the library sets as its base domain) or, UNCONFIRMED, as the base
+    domain to put the subdomain in front of; either way only a Kommo (or loopback) host."""
+    if isinstance(payload, dict):
+        domain, subdomain = payload.get("domain"), payload.get("subdomain")
+        candidates = [domain]
+        if isinstance(subdomain, str) and isinstance(domain, str):
+            candidates.append(f"{subdomain}.{domain}")
+        for candidate in candidates:
+            try:
+                return normalize_host(candidate)
+            except ValueError:
+                continue
+    raise KommoUnexpectedResponse(
+        f"Kommo's account address answer names no Kommo account host: {excerpt(str(payload))}"
+    )
 
 
 def _scrubbed(error: KommoError, secrets) -> KommoError:
@@ -220,6 +357,11 @@ class MemoryTokenStore:
     def __repr__(self) -> str:
         return f"MemoryTokenStore(host={self._host!r}, tokens={self._tokens!r})"
 
+    @property
+    def host(self) -> str:
+        """The account's host; follows a rename found while refreshing."""
+        return self._host
+
     def get_tokens(self) -> Tokens | None:
         return self._tokens
 
@@ -233,10 +375,11 @@ class MemoryTokenStore:
             if not current.refresh_token:
                 raise KommoTokenRevoked("The Kommo tokens cannot be refreshed: reconnect")
             try:
-                fresh = self._app.refresh(self._host, current.refresh_token)
+                fresh = self._app.refresh(self._host, current.refresh_token, current.api_domain)
             except KommoTokenRevoked:
                 self._tokens = None
                 raise
+            self._host = fresh.host or self._host
             self._tokens = fresh
             if self._on_refresh is not None:
                 self._on_refresh(fresh)

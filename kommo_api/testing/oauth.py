@@ -267,7 +267,9 @@ class OAuthServer:
             )
         pair = self._live_refresh(token)
         if pair.client_id != app.client_id:
-            raise _oauth_error(401, "The refresh token is invalid.", "Token is not linked to client")
+            raise _oauth_error(
+                401, "The refresh token is invalid.", "Token is not linked to client"
+            )
         self._use(pair)  # spending a refresh token uses its pair
         if not self.old_access_grace:
             pair.access_retired = True
