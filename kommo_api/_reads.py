@@ -84,17 +84,22 @@ class ListReads:
             params.extend(flatten_params("order", order))
         return params
 
-    # -- leads --------------------------------------------------------------------------------
-
-    def iter_leads(
-        self, *, query=None, filter=None, with_=None, order=None, limit=250, if_modified_since=None
-    ) -> Iterator[dict]:
-        """Leads, by id unless ``order`` says otherwise."""
+    def _iter_entities(
+        self, entity, *, query=None, filter=None, with_=None, order=None, limit=MAX_PAGE_SIZE,
+        if_modified_since=None,
+    ) -> Iterator[dict]:  # fmt: skip
         params = self._list_params(query=query, filter=filter, with_=with_, order=order or BY_ID)
         return self.iter_pages(
-            "/api/v4/leads", "leads", params=params, limit=limit,
+            f"/api/v4/{entity}", entity, params=params, limit=limit,
             if_modified_since=if_modified_since,
         )  # fmt: skip
+
+    # -- leads --------------------------------------------------------------------------------
+
+    def iter_leads(self, **listing) -> Iterator[dict]:
+        """Leads, by id unless ``order`` says otherwise. ``listing``: ``query``, ``filter``,
+        ``with_``, ``order``, ``limit`` (a page's size, 250 at most), ``if_modified_since``."""
+        return self._iter_entities("leads", **listing)
 
     def iter_leads_updated_since(
         self, since: int, *, with_=None, limit: int = 250, if_modified_since: bool = True
@@ -133,15 +138,9 @@ class ListReads:
 
     # -- contacts -----------------------------------------------------------------------------
 
-    def iter_contacts(
-        self, *, query=None, filter=None, with_=None, order=None, limit=250, if_modified_since=None
-    ) -> Iterator[dict]:
-        """Contacts, by id unless ``order`` says otherwise."""
-        params = self._list_params(query=query, filter=filter, with_=with_, order=order or BY_ID)
-        return self.iter_pages(
-            "/api/v4/contacts", "contacts", params=params, limit=limit,
-            if_modified_since=if_modified_since,
-        )  # fmt: skip
+    def iter_contacts(self, **listing) -> Iterator[dict]:
+        """Contacts, by id unless ``order`` says otherwise (``listing`` as for ``iter_leads``)."""
+        return self._iter_entities("contacts", **listing)
 
     def contacts_page(
         self,
