@@ -175,3 +175,17 @@ def test_complex_create_makes_a_company_and_embeds_it(emulator, emulator_api):
     read = emulator_api.get(f"/api/v4/leads/{created['id']}").json()
     assert emulator.store.companies[created["company_id"]]["name"] == "Transportes Ltda"
     assert [c["id"] for c in read["_embedded"]["companies"]] == [created["company_id"]]
+
+
+def test_a_scan_without_order_under_newest_first_repeats_and_misses(emulator, emulator_api):
+    """Why clients name their order: Kommo documents none, and this reading of it punishes a
+    page-by-page scan without one while the list grows."""
+    emulator.default_order = "newest_first"
+    emulator.add_contacts_bulk((f"C{n}", [], []) for n in range(4))
+    first = found_names(emulator_api.get(CONTACTS, params={"limit": 2, "page": 1}))
+    emulator.add_contact("C4")
+    second = found_names(emulator_api.get(CONTACTS, params={"limit": 2, "page": 2}))
+    by_id = found_names(emulator_api.get(CONTACTS, params={"limit": 9, "order[id]": "asc"}))
+
+    assert (first, second) == (["C3", "C2"], ["C2", "C1"])
+    assert by_id == ["C0", "C1", "C2", "C3", "C4"]
