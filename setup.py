@@ -44,7 +44,8 @@ setup(
     packages=find_packages(include=["kommo_api", "kommo_api.*"]) + addon_packages,
     package_dir=addon_package_dir,
     include_package_data=True,
-    package_data={f"odoo.addons.{ADDON}": ["**/*"]},
+    # The emulator's CONTRACT.md (the source of each behaviour) travels with it.
+    package_data={f"odoo.addons.{ADDON}": ["**/*"], "kommo_api.testing": ["*.md"]},
     install_requires=[
         "requests>=2.25",
         "phonenumbers>=8.12",
