@@ -16,6 +16,7 @@ from kommo_api import (
     OAuthApp,
     Tokens,
     normalize_host,
+    verify_disconnect_signature,
 )
 from kommo_api.oauth import TOKEN_PATH
 
@@ -165,8 +166,6 @@ class KommoAccount(models.Model):
         """The account Kommo's disconnect hook is about, when its signature is that account's
         (HMAC-SHA256 of ``client_id|account_id`` keyed with the integration's secret key);
         else an empty recordset."""
-        from kommo_api import verify_disconnect_signature  # noqa: PLC0415 TODO top once merged
-
         if not (client_uuid and kommo_account_id and signature):
             return self.browse()
         candidates = self.sudo().search(
