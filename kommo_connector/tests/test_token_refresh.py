@@ -4,7 +4,7 @@ from datetime import timedelta
 from odoo import fields
 from odoo.tests import tagged
 
-from kommo_api import KommoTokenRevoked, OAuthApp
+from kommo_api import KommoClient, KommoTokenRevoked, MemoryTokenStore, OAuthApp
 
 from .common import KommoCase, kommo_user
 
@@ -37,9 +37,12 @@ class TestTokenRefresh(KommoCase):
         self.assertEqual([call.status for call in self.emu.calls("GET", "/api/v4/account")], [200])
 
     def spend_refresh_token(self, account):
-        """Another client used the refresh token: Kommo now refuses it."""
+        """Another client refreshed with our refresh token and used the new pair: Kommo
+        refuses the old refresh token from then on (until the new pair is used, it would
+        still work: Kommo's OAuth 2.0 page)."""
         app = OAuthApp(self.kommo_app.client_id, self.kommo_app.client_secret, account.redirect_uri)
-        app.refresh(self.emu.host, account.refresh_token)
+        fresh = app.refresh(self.emu.host, account.refresh_token)
+        KommoClient(self.emu.host, MemoryTokenStore(app, self.emu.host, fresh)).get_account()
 
     def test_a_revoked_refresh_token_asks_for_reconnection(self):
         account = self.create_account(token_expires_at=fields.Datetime.now() - timedelta(hours=1))
