@@ -11,6 +11,7 @@ help:
 	@echo "make test-odoo  the Odoo suite only (skipped, loudly, when no Odoo 18 is found)"
 	@echo "make lint       ruff, pylint-odoo and the OCA module/.po checks"
 	@echo "make emulator   the Kommo emulator alone, with its demo account, on port 8899"
+	@echo "make check-kommo  check a real Kommo account: ARGS=\"--host acme.kommo.com --token-file F [--write]\""
 	@echo "make bench      the first-sync push benchmark (bench/README.md; ARGS=... to resize)"
 
 venv:
@@ -37,6 +38,11 @@ run: venv
 
 emulator: venv
 	$(PY) -m kommo_api.testing --port 8899 --seed demo
+
+.PHONY: check-kommo
+# Read-only unless ARGS has --write; the token from --token-file or KOMMO_TOKEN.
+check-kommo: venv
+	$(PY) -m kommo_api.check $(ARGS)
 
 bench: venv
 	$(PY) bench/push_first_sync.py --reuse $(ARGS)
