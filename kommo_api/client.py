@@ -140,8 +140,8 @@ class KommoClient(ListReads):
         method = method.upper()
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
-        url = self._url(path)
         tokens = self._usable_tokens()
+        url = self._url(path)
         refreshed = False
         retries = attempt = 0
         while True:
@@ -163,6 +163,8 @@ class KommoClient(ListReads):
                     raise
                 tokens = self.token_store.refresh_tokens(tokens)
                 refreshed = True
+                if self._follow(tokens):
+                    url = self._url(path)
             except KommoError as exc:
                 if not (idempotent and exc.retry_safe and retries < self.max_retries):
                     raise
@@ -175,7 +177,18 @@ class KommoClient(ListReads):
             raise KommoTokenRevoked("The Kommo account is not connected")
         if tokens.is_expired():
             tokens = self.token_store.refresh_tokens(tokens)
+            self._follow(tokens)
         return tokens
+
+    def _follow(self, tokens: Tokens) -> bool:
+        """Move to the host the refreshed tokens belong to (a renamed account, followed by
+        OAuthApp.refresh as the official PHP library does). Returns whether it moved."""
+        if not tokens.host or normalize_host(tokens.host) == self.host:
+            return False
+        _logger.warning("Kommo account %s is now %s", self.host, tokens.host)
+        self.host = normalize_host(tokens.host)
+        self.base_url = base_url(self.host)
+        return True
 
     def _url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
