@@ -118,13 +118,24 @@ class KommoAccount(models.Model):
                         "(a long-lived token expired or was revoked)."
                     )
                 )
-            fresh = self._kommo_oauth_app().refresh(self.host, current.refresh_token)
+            fresh = self._kommo_oauth_app().refresh(
+                self.host, current.refresh_token, current.api_domain
+            )
         except KommoError as exc:
             self._kommo_log_token_call("refresh_token", started, exc)
             if isinstance(exc, KommoTokenRevoked):
                 self._kommo_mark_revoked(exc)
             return None, exc
-        self.write(self._kommo_token_values(fresh))
+        values = self._kommo_token_values(fresh)
+        if fresh.host and fresh.host != self.host:
+            # The account was renamed in Kommo: follow it, as the official library does.
+            env = self.with_context(lang=self._kommo_lang()).env
+            self.message_post(
+                body=env._("Kommo moved this account from %(old)s to %(new)s; Odoo follows it.")
+                % {"old": self.host, "new": fresh.host}
+            )
+            values["host"] = fresh.host
+        self.write(values)
         self._kommo_log_token_call("refresh_token", started)
         return fresh, None
 

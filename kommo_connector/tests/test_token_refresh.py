@@ -142,3 +142,24 @@ class TestLongLivedToken(KommoCase):
         account.action_test_connection()
         self.assertEqual(account.state, "needs_reconnect")
         self.assertFalse(self.token_calls())
+
+
+@tagged("post_install", "-at_install")
+class TestRenamedKommoAccount(KommoCase):
+    """A Kommo account renamed (new subdomain) is followed, not disconnected."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # The rename moves the class's emulator: a fresh one for this class alone.
+        cls.start_kommo_emulator("http://127.0.0.1:8069/kommo/oauth/callback")
+
+    def test_the_account_follows_kommo_to_its_new_address(self):
+        account = self.create_account(token_expires_at=fields.Datetime.now() - timedelta(hours=1))
+        old_host = account.host
+        new_host = self.emu.rename_subdomain("oficina2")
+        action = account.action_test_connection()
+        self.assertEqual(action["params"]["type"], "success")
+        self.assertEqual((account.host, account.state), (new_host, "connected"))
+        self.assertNotEqual(new_host, old_host)
+        self.assertIn(new_host, "".join(account.message_ids.mapped("body")))
