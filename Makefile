@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help venv test test-api test-odoo lint format run emulator bench clean
+.PHONY: help venv test test-api test-odoo lint format run emulator bench bench-webhooks clean
 
 help:
 	@echo "make run        Odoo 18 + demo database + the Kommo emulator (README: Run)"
@@ -13,6 +13,7 @@ help:
 	@echo "make emulator   the Kommo emulator alone, with its demo account, on port 8899"
 	@echo "make check-kommo  check a real Kommo account: ARGS=\"--host acme.kommo.com --token-file F [--write]\""
 	@echo "make bench      the first-sync push benchmark (bench/README.md; ARGS=... to resize)"
+	@echo "make bench-webhooks  webhook receiver under 50 concurrent clients vs Odoo's own route"
 
 venv:
 	@scripts/bootstrap.sh
@@ -46,6 +47,9 @@ check-kommo: venv
 
 bench: venv
 	$(PY) bench/push_first_sync.py --reuse $(ARGS)
+
+bench-webhooks: venv
+	$(PY) bench/webhook_load.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .run .pytest_cache .ruff_cache .hypothesis .coverage build *.egg-info

@@ -8,6 +8,7 @@ with --reuse, updated when the addon's files changed); every run works in a fres
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import sys
@@ -76,6 +77,29 @@ def find_bench_odoo(base_db: str, postgres: str) -> BenchOdoo:
         },
     )
     return BenchOdoo(tree, pg, conf, base_db)
+
+
+def add_database_options(parser: argparse.ArgumentParser, copies: str) -> None:
+    """A benchmark's options for its database and PostgreSQL; ``copies`` says which copies
+    of the database the runs work in."""
+    group = parser.add_argument_group("database")
+    group.add_argument("--database", default="kc_bench", help="repair + the addon (kc_bench)")
+    group.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse that database if it exists (updated when the addon changed); each run "
+        f"still works in {copies}",
+    )
+    group.add_argument("--template", help="build it from a copy of this database (repair)")
+    group.add_argument("--keep-db", action="store_true", help=f"keep {copies} afterwards")
+    group.add_argument("--postgres", default="auto", help="see scripts/odoo_pg.py (auto)")
+
+
+def prepared_bench(args: argparse.Namespace) -> BenchOdoo:
+    """Odoo, PostgreSQL and the database named by ``add_database_options``' options, ready."""
+    bench = find_bench_odoo(args.database, args.postgres)
+    say(ensure_base_database(bench, args.reuse, args.template))
+    return bench
 
 
 def ensure_base_database(bench: BenchOdoo, reuse: bool, template: str | None) -> str:
