@@ -17,6 +17,8 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
+from .errors import KommoUnexpectedResponse, excerpt
+
 KOMMO_DOMAINS = ("kommo.com", "amocrm.com", "amocrm.ru")
 # Kommo's own platform: where a redirect from an account host may lead.
 KOMMO_PLATFORM_DOMAINS = ("kommo.com", "amocrm.com")
@@ -128,3 +130,23 @@ def redirect_allowed(source_url: str, target_url: str) -> bool:
         return False
     name = target.hostname.rstrip(".").lower()
     return name == (source.hostname or "").lower() or _is_kommo_name(name, KOMMO_PLATFORM_DOMAINS)
+
+
+def host_of_account_domain(payload) -> str:
+    """The account host in Kommo's account-domain answer ``{id, subdomain, domain,
+    top_level_domain}`` (AccountDomainModel). ``domain`` is read as the full host
+    ("acme.kommo.com", what the library sets as its base domain) or, UNCONFIRMED, as the base
+    domain to put the subdomain in front of; either way only a Kommo (or loopback) host."""
+    if isinstance(payload, dict):
+        domain, subdomain = payload.get("domain"), payload.get("subdomain")
+        candidates = [domain]
+        if isinstance(subdomain, str) and isinstance(domain, str):
+            candidates.append(f"{subdomain}.{domain}")
+        for candidate in candidates:
+            try:
+                return normalize_host(candidate)
+            except ValueError:
+                continue
+    raise KommoUnexpectedResponse(
+        f"Kommo's account address answer names no Kommo account host: {excerpt(str(payload))}"
+    )

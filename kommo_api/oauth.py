@@ -44,7 +44,13 @@ from .errors import (
     parse_json_body,
     redact,
 )
-from .hosts import KOMMO_AUTHORIZE_URL, base_url, normalize_host, platform_authorize_url
+from .hosts import (
+    KOMMO_AUTHORIZE_URL,
+    base_url,
+    host_of_account_domain,
+    normalize_host,
+    platform_authorize_url,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -295,26 +301,6 @@ class OAuthApp:
         return (KommoTokenRevoked if revoked else KommoAuthError)(
             f"Kommo refused the {what} ({status}): {excerpt(response.content)}", status=status
         )
-
-
-def host_of_account_domain(payload) -> str:
-    """The account host in Kommo's account-domain answer ``{id, subdomain, domain,
-    top_level_domain}`` (AccountDomainModel). ``domain`` is read as the full host
-    ("acme.kommo.com", what the library sets as its base domain) or, UNCONFIRMED, as the base
-    domain to put the subdomain in front of; either way only a Kommo (or loopback) host."""
-    if isinstance(payload, dict):
-        domain, subdomain = payload.get("domain"), payload.get("subdomain")
-        candidates = [domain]
-        if isinstance(subdomain, str) and isinstance(domain, str):
-            candidates.append(f"{subdomain}.{domain}")
-        for candidate in candidates:
-            try:
-                return normalize_host(candidate)
-            except ValueError:
-                continue
-    raise KommoUnexpectedResponse(
-        f"Kommo's account address answer names no Kommo account host: {excerpt(str(payload))}"
-    )
 
 
 def _scrubbed(error: KommoError, secrets) -> KommoError:
