@@ -52,6 +52,8 @@ def configure(env, settings):
     # The OAuth redirect URI and the webhook URL derive from web.base.url: keep it fixed even
     # when someone browses the demo through 127.0.0.1 instead of localhost.
     params.set_param("web.base.url.freeze", "True")
+    # A Brazilian shop: its address country makes phones without +55 Brazilian.
+    env.company.country_id = env.ref("base.br")
     ensure_br_repairs(env)
     account = ensure_account(env, settings)
     env.cr.commit()  # the token store works in its own transaction: it must see the account

@@ -48,6 +48,8 @@ class KommoEmulatorMixin:
             "client_id": cls.kommo_app.client_id,
             "client_secret": cls.kommo_app.client_secret,
             "authorize_url": cls.emu.authorize_url,
+            # A Brazilian shop: phone numbers written without +55 are Brazilian.
+            "phone_country_id": env.ref("base.br").id,
             **values,
         }
 

@@ -62,6 +62,7 @@ class KommoPushMixin:
                 "client_id": app.client_id,
                 "client_secret": app.client_secret,
                 "authorize_url": emu.authorize_url,
+                "phone_country_id": self.env.ref("base.br").id,
                 "state": "connected",
                 "access_token": tokens["access_token"],
                 "refresh_token": tokens["refresh_token"],
