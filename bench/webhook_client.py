@@ -85,10 +85,11 @@ def run_load(
     pending = iter(range(len(calls)))
     lock = threading.Lock()
     stop_at = time.monotonic() + time_limit
+    halt = threading.Event()  # set when the benchmark is leaving (Ctrl-C, an error)
 
     def client() -> None:
         latencies, outcomes = [], Counter()
-        while time.monotonic() < stop_at:
+        while time.monotonic() < stop_at and not halt.is_set():
             with lock:
                 index = next(pending, None)
             if index is None:
@@ -107,12 +108,15 @@ def run_load(
     ]
     overflows_before = listen_overflows()
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        # A call cannot outlive its timeout: joining past stop_at + timeout is waiting for
-        # nothing; a daemon thread left behind dies with the benchmark.
-        thread.join(max(0.0, stop_at - time.monotonic()) + timeout + 5)
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            # A call cannot outlive its timeout: joining past stop_at + timeout is waiting
+            # for nothing; a daemon thread left behind dies with the benchmark.
+            thread.join(max(0.0, stop_at - time.monotonic()) + timeout + 5)
+    finally:
+        halt.set()  # on Ctrl-C, no new request while the server is being stopped
     result.seconds = time.perf_counter() - started
     with lock:
         result.outcomes[NOT_SENT] += sum(1 for _index in pending)

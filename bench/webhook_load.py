@@ -118,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     except BenchSetupError as exc:
         say(f"*** benchmark not run: {exc} ***")
         return 2
+    except KeyboardInterrupt:  # Odoo was stopped and the databases dropped on the way out
+        say("*** benchmark interrupted ***")
+        return 130
 
 
 def run_benchmark(bench: BenchOdoo, args: argparse.Namespace) -> int:
