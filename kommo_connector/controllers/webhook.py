@@ -97,12 +97,7 @@ class KommoWebhookController(http.Controller):
             delivery, error = WebhookDelivery(*self._kommo_named_account(), events=()), exc
         else:
             error = None
-        # A readable delivery always names an account; of an unreadable one, what can be read
-        # is compared.
-        names_an_account = delivery.account_id is not None or delivery.subdomain is not None
-        if names_an_account and not delivery.is_for_account(
-            account.kommo_account_id or None, account.kommo_subdomain or None
-        ):
+        if self._kommo_names_another_account(delivery, account):
             _logger.warning(
                 "Kommo webhook for account %s from %s refused: it names another Kommo account",
                 account.id,
@@ -124,6 +119,18 @@ class KommoWebhookController(http.Controller):
                 account, text[:UNREADABLE_KEPT_CHARS], fingerprint, str(error), remote_addr
             )
         return self._kommo_answer(200, "OK")
+
+    def _kommo_names_another_account(self, delivery, account):
+        """Whether the delivery is for another Kommo account. Its account id decides when both
+        sides know it (a subdomain changes when the account is renamed in Kommo); of an
+        unreadable delivery, only what can be read is compared."""
+        if delivery.account_id is not None and account.kommo_account_id:
+            return delivery.account_id != account.kommo_account_id
+        if delivery.account_id is None and delivery.subdomain is None:
+            return False
+        return not delivery.is_for_account(
+            account.kommo_account_id or None, account.kommo_subdomain or None
+        )
 
     def _kommo_body_text(self):
         """The delivery as form-encoded text: the form Odoo already decoded (Kommo sends

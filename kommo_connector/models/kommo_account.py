@@ -295,7 +295,9 @@ class KommoAccount(models.Model):
             )
         return {
             "type": "ir.actions.act_url",
-            "url": self._kommo_oauth_app().authorize_url_for(self._kommo_oauth_state()),
+            "url": self._kommo_oauth_app().authorize_url_for(
+                self._kommo_oauth_state(), host=self.host or None
+            ),
             "target": "self",
         }
 

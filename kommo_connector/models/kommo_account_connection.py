@@ -72,6 +72,9 @@ class KommoAccount(models.Model):
             account.client_secret or "",
             account.redirect_uri,
             authorize_url=account.authorize_url,
+            # A refresh is re-sent when its answer is lost, under the account's row lock:
+            # keep each try short.
+            timeout=(5, 15),
         )
 
     # -- tokens -----------------------------------------------------------------------------
@@ -134,7 +137,7 @@ class KommoAccount(models.Model):
                 body=env._("Kommo moved this account from %(old)s to %(new)s; Odoo follows it.")
                 % {"old": self.host, "new": fresh.host}
             )
-            values["host"] = fresh.host
+            values.update(host=fresh.host, kommo_subdomain=fresh.host.split(".")[0])
         self.write(values)
         self._kommo_log_token_call("refresh_token", started)
         return fresh, None

@@ -112,6 +112,11 @@ class TestWebhookReceiver(KommoWebhookHttpCase):
         self.assertFalse(binding.kommo_status_id)
         self.assertEqual(order.state, "draft")
 
+    def test_a_delivery_of_the_account_renamed_in_kommo_is_taken_by_its_id(self):
+        body = self.delivery(subdomain="oficina-nova")
+        self.assertEqual(self.post_delivery(self.account.webhook_url, body).status_code, 200)
+        self.assertEqual(len(self.events(self.account)), 1)
+
     def test_an_unreadable_delivery_naming_another_kommo_account_is_forbidden(self):
         body = "leads[status][0][id]=abc&account[id]=99999999"
         with self.assertLogs(CONTROLLER_LOGGER, "WARNING"):
