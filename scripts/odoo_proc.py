@@ -22,9 +22,10 @@ from typing import IO
 
 from odoo_env import say
 
+TIMED_OUT = 124  # the exit code of coreutils' timeout
+SECOND_SIGINT_AFTER = 3.0  # seconds; Odoo's graceful shutdown takes 1-2 s here
 # An Odoo log record starts "2025-01-31 12:00:00,123 4242 INFO db logger: message"; the lines
 # that follow it without that prefix (tracebacks) belong to it.
-TIMED_OUT = 124  # the exit code of coreutils' timeout
 ODOO_RECORD_RE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (\w+) ")
 
 
@@ -63,11 +64,25 @@ def spawn(cmd: Sequence[str], env: Mapping[str, str] | None = None, **kwargs) ->
 
 
 def stop_process(proc: subprocess.Popen, name: str, grace: float = 20.0) -> None:
-    """SIGINT (Odoo's graceful shutdown), then SIGTERM, then SIGKILL, to the child's group."""
+    """SIGINT (Odoo's graceful shutdown), SIGINT again, then SIGTERM, then SIGKILL, to the
+    child's group.
+
+    The second SIGINT comes after SECOND_SIGINT_AFTER seconds: Odoo's threaded server (make
+    run) acts on a signal in its main thread, which sleeps up to a minute between checks, and
+    now and then the first SIGINT is acted on only when another signal arrives (seen with
+    Odoo 18: the server then stopped 20 s late, at the SIGTERM). The second one wakes it, or,
+    when the first was seen, forces the shutdown, as a second Ctrl-C does ("Hit CTRL-C again").
+    """
     if proc.poll() is not None:
         return
     say(f"stopping {name} (pid {proc.pid})")
-    for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+    steps = (
+        (signal.SIGINT, SECOND_SIGINT_AFTER),
+        (signal.SIGINT, grace),
+        (signal.SIGTERM, 5.0),
+        (signal.SIGKILL, 5.0),
+    )
+    for sig, wait in steps:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
         try:

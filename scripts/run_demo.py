@@ -194,9 +194,9 @@ def run(tree: OdooTree, target: dict, args: argparse.Namespace, services: Servic
 def prepare_database(demo: Demo, db: str, fresh: bool = False) -> None:
     """Make ``db`` hold repair + the addon (with demo data), up to date with the sources."""
     if fresh and database_exists(demo.pg, db):
-        _drop(demo.pg, db)
+        drop_demo_database(demo.pg, db)
     state = module_state(demo.pg, db, ADDON)
-    stamp = RUN_DIR / f"{db}.addon-hash"
+    stamp = addon_stamp(db)
     digest = addon_digest()
     if state == "installed" and stamp.exists() and stamp.read_text() == digest:
         return
@@ -234,7 +234,7 @@ def prepare_database_copy(demo: Demo) -> None:
         return
     prepare_database(demo, pristine, fresh=demo.args.fresh)
     if database_exists(demo.pg, db):
-        _drop(demo.pg, db)
+        drop_demo_database(demo.pg, db)
     conn = demo.pg.connect()
     try:
         with conn.cursor() as cr:
@@ -244,13 +244,21 @@ def prepare_database_copy(demo: Demo) -> None:
     filestore = RUN_DIR / "odoo-data" / "filestore"
     if (filestore / pristine).is_dir():
         shutil.copytree(filestore / pristine, filestore / db)
+    # The copy holds the addon as the pristine does: a later --keep-data start needs no -u.
+    shutil.copyfile(addon_stamp(pristine), addon_stamp(db))
     say(f"database {db}: a fresh copy of {pristine}")
 
 
-def _drop(pg: PgServer, db: str) -> None:
+def drop_demo_database(pg: PgServer, db: str) -> None:
+    """The database, its filestore and its stamp (run_smoke.py drops its own with it too)."""
     drop_database(pg, db)
     shutil.rmtree(RUN_DIR / "odoo-data" / "filestore" / db, ignore_errors=True)
-    (RUN_DIR / f"{db}.addon-hash").unlink(missing_ok=True)
+    addon_stamp(db).unlink(missing_ok=True)
+
+
+def addon_stamp(db: str) -> Path:
+    """The addon_digest() of the sources that ``db`` was last installed or updated from."""
+    return RUN_DIR / f"{db}.addon-hash"
 
 
 def addon_digest() -> str:

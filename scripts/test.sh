@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: lint, the Odoo-free tests with coverage, the Odoo suite.
+# The whole test suite, as CI runs it: lint, the Odoo-free tests with coverage, the Odoo suite,
+# then README's run command (make run) started and checked as a user would.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${VENV:-.venv}/bin/python
@@ -13,3 +14,6 @@ echo "== kommo_api and emulator tests (no Odoo)"
 
 echo "== Odoo 18 suite"
 "$PY" scripts/odoo_suite.py
+
+echo "== make run, started and checked (run smoke)"
+"$PY" scripts/run_smoke.py
