@@ -19,3 +19,4 @@ from . import repair_order
 from . import res_partner
 from . import kommo_inbound
 from . import kommo_webhook_event
+from . import kommo_webhook_event_display

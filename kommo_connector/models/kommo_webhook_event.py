@@ -2,6 +2,7 @@ import logging
 from datetime import timedelta
 
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL, consteq
 
 from kommo_api import WebhookParseError, parse_webhook
@@ -47,7 +48,9 @@ class KommoWebhookEvent(models.Model):
     fingerprint = fields.Char(required=True, readonly=True, copy=False)
     body = fields.Text(readonly=True, help="The form-encoded delivery as Kommo sent it.")
     remote_addr = fields.Char("Sent from", readonly=True)
-    summary = fields.Char(readonly=True, help="The events of the delivery and their lead ids.")
+    summary = fields.Char(
+        "Event codes", readonly=True, help="The events of the delivery and their lead ids."
+    )
     event_count = fields.Integer("Events", readonly=True)
     state = fields.Selection(
         [
@@ -280,9 +283,18 @@ class KommoWebhookEvent(models.Model):
         return ("done" if any(applied for applied, _msg in results) else "ignored"), details
 
     def action_process_again(self):
-        """Apply the deliveries again now (after fixing the stage map, say)."""
+        """Apply the deliveries again now (after fixing the stage map, say). Deliveries
+        already applied are left alone: applying them again could only repeat them."""
         self.check_access("write")
-        for event in self.sudo():
+        events = self.filtered(lambda event: event.state != "done")
+        if not events:
+            raise UserError(
+                _(
+                    "These deliveries were applied already: only failed, unreadable or "
+                    "ignored ones can be processed again."
+                )
+            )
+        for event in events.sudo():
             event.write(
                 {"state": "pending", "attempts": 0, "reason": False, "next_attempt_at": False}
             )
