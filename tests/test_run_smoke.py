@@ -2,6 +2,7 @@
 skip without Odoo. The smoke itself needs Odoo: `make test` runs it after the Odoo suite."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -91,6 +92,19 @@ def test_an_embedded_postgresql_it_started_is_watched_by_its_pid(tmp_path):
     )
 
     assert run._started_postmaster() == 4242
+
+
+@pytest.mark.skipif(not shutil.which("pg_lsclusters"), reason="Debian's postgresql-common")
+def test_a_debian_cluster_it_started_is_watched_by_its_postmaster_pid(tmp_path):
+    listing = subprocess.run(
+        ["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    if len(listing) < 6 or not (Path(listing[5]) / "postmaster.pid").exists():
+        pytest.skip("no running Debian cluster to read")
+    version, name, data = listing[0], listing[1], Path(listing[5])
+    run = run_with_output(f"pg_ctlcluster {version} {name} start\n", tmp_path)
+
+    assert run._started_postmaster() == int((data / "postmaster.pid").read_text().split()[0])
 
 
 def test_the_lead_moves_to_the_next_open_stage():
