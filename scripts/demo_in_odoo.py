@@ -15,7 +15,7 @@ from odoo import fields
 BR_REPAIRS = (
     (
         "João Pereira",
-        "(11) 98765-4321",
+        "(11) 99123-4567",
         "joao.pereira@example.com",
         "Fiat Argo 1.0 2021",
         "BRA2E19",

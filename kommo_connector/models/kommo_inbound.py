@@ -362,9 +362,8 @@ class KommoInbound(models.AbstractModel):
             RECONCILE_OVERLAP
         )
         client = account._kommo_client(operation="reconcile")
-        leads = client.iter_leads(
-            filter={"updated_at": {"from": unix_time(since)}}, limit=RECONCILE_PAGE_SIZE
-        )
+        # Oldest change first, paged by key: a lead changed during the scan is not skipped.
+        leads = client.iter_leads_updated_since(unix_time(since), limit=RECONCILE_PAGE_SIZE)
         commit = auto_commit()
         applied, page = 0, []
         for lead in leads:
