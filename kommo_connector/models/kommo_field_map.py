@@ -79,6 +79,7 @@ class KommoFieldMap(models.Model):
     kommo_issue = fields.Char(string="Problem", compute="_compute_kommo_issue")
 
     @api.depends("custom_field_id.field_type")
+    @api.depends_context("lang")
     def _compute_custom_field_type(self):
         for fmap in self:
             fmap.custom_field_type = kommo_type_label(fmap.custom_field_id.field_type, self.env)
