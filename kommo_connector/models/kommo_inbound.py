@@ -237,7 +237,8 @@ class KommoInbound(models.AbstractModel):
             records=order,
             direction="inbound",
             kommo_id=str(lead_id),
-            outcome="error" if error else "success",
+            # Odoo refusing a move Kommo asked for is a business outcome, not a failure.
+            outcome="refused" if error else "success",
             error_message=error or False,
         )
 

@@ -84,7 +84,7 @@ class TestInboundLeadStage(KommoInboundCase):
         self.assertIn("stays New instead of Confirmed", event.reason)
         self.assertIn("Insufficient Quantity", note)
         log = self.inbound_logs(account)
-        self.assertEqual((log.outcome, log.res_id), ("error", order.id))
+        self.assertEqual((log.outcome, log.res_id), ("refused", order.id))
         self.assertIn("Insufficient Quantity", log.error_message)
 
     def test_a_move_the_repair_buttons_do_not_offer_is_refused(self):
@@ -97,7 +97,7 @@ class TestInboundLeadStage(KommoInboundCase):
             "no action that takes a repair order from Confirmed to New",
             self.kommo_notes(order)[-1],
         )
-        self.assertEqual(self.inbound_logs(account).outcome, "error")
+        self.assertEqual(self.inbound_logs(account).outcome, "refused")
 
     def test_a_stage_left_unmapped_moves_only_the_lead(self):
         account = self.inbound_account(moves_orders=True)

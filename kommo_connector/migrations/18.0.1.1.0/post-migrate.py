@@ -22,6 +22,9 @@ KOMMO_ID_COLUMNS = {
 
 def migrate(cr, version):
     _kommo_ids_null(cr)
+    # The sync log's "none" too: no HTTP status (inbound rows), no Kommo id.
+    cr.execute("UPDATE kommo_sync_log SET http_status = NULL WHERE http_status = 0")
+    cr.execute("UPDATE kommo_sync_log SET kommo_id = NULL WHERE kommo_id = '0'")
     _phone_country_from_region(cr)
 
 
