@@ -29,7 +29,7 @@ class TestKommoIds(KommoInboundCase):
         _order, binding = self.bound_order(account)
         binding.kommo_lead_id = False
         self.assertIsNone(self.stored(binding, "kommo_lead_id"))
-        self.assertEqual(binding.kommo_lead_id, 0)  # reads as any empty Integer does
+        self.assertFalse(binding.kommo_lead_id)  # an empty cell on screen
 
     def test_kommo_ids_are_not_summed_in_grouped_lists(self):
         groups = self.env["kommo.lead.binding"].read_group([], ["kommo_lead_id"], ["account_id"])

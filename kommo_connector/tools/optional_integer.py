@@ -11,8 +11,8 @@ class OptionalInteger(fields.Integer):
     showed "HTTP status 0": a value that never happened. Here None and False are NULL, and
     NULL reads as False, which the web client shows as an empty cell and Python compares
     equal to 0. ``zero_is_none``: 0 means none too (no HTTP status is 0), which also
-    empties the 0 that rows written before this field were given. Same idea as KommoId
-    (tools/kommo_id.py), whose "none" reads 0 because code compares ids with it.
+    empties the 0 that rows written before this field were given. Kommo's ids are ones
+    (tools/kommo_id.py).
     """
 
     zero_is_none = False
