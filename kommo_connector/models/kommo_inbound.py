@@ -164,7 +164,9 @@ class KommoInbound(models.AbstractModel):
             )
         binding.write({"kommo_pipeline_id": pipeline_id, "kommo_status_id": status_id, **newer})
         lines, error = self._kommo_follow(binding)
-        self._log_inbound(binding.account_id, f"{source}_stage", binding.repair_id, lead_id, error)
+        self._log_inbound(
+            binding.account_id, f"{source}_stage", binding.repair_id, lead_id, refusal=error
+        )
         return True, " ".join(lines)
 
     @api.model
@@ -173,7 +175,11 @@ class KommoInbound(models.AbstractModel):
         binding = binding.sudo().with_context(kommo_inbound=True)
         _lines, error = self._kommo_follow(binding)
         self._log_inbound(
-            binding.account_id, "retry_stage", binding.repair_id, binding.kommo_lead_id, error
+            binding.account_id,
+            "retry_stage",
+            binding.repair_id,
+            binding.kommo_lead_id,
+            refusal=error,
         )
         return not error
 
@@ -229,17 +235,18 @@ class KommoInbound(models.AbstractModel):
         return lines, error
 
     @api.model
-    def _log_inbound(self, account, operation, order, lead_id, error=False):
-        """One inbound sync log row for what Kommo's news did to ``order``."""
+    def _log_inbound(self, account, operation, order, lead_id, error=False, refusal=False):
+        """One inbound sync log row for what Kommo's news did to ``order``: ``error`` when it
+        failed, ``refusal`` when Odoo refused the move Kommo asked for (a business outcome,
+        styled apart from failures)."""
         self.env["kommo.sync.log"]._kommo_log(
             account,
             operation,
             records=order,
             direction="inbound",
             kommo_id=str(lead_id),
-            # Odoo refusing a move Kommo asked for is a business outcome, not a failure.
-            outcome="refused" if error else "success",
-            error_message=error or False,
+            outcome="error" if error else ("refused" if refusal else "success"),
+            error_message=error or refusal or False,
         )
 
     @api.model

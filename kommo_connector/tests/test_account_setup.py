@@ -31,7 +31,7 @@ class TestAccountSetup(KommoCase):
 
     def test_phone_numbers_default_to_the_companys_country(self):
         self.env.company.country_id = self.env.ref("base.pt")
-        account = self.create_account(connected=False)
+        account = self.env["kommo.account"].create({"name": "Kommo"})
         self.assertEqual(account.phone_country_id, self.env.ref("base.pt"))
         self.assertEqual(account.phone_region, "PT")
 
