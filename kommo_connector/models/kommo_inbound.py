@@ -235,7 +235,7 @@ class KommoInbound(models.AbstractModel):
         return lines, error
 
     @api.model
-    def _log_inbound(self, account, operation, order, lead_id, error=False, refusal=False):
+    def _log_inbound(self, account, operation, order, lead_id, *, error=False, refusal=False):
         """One inbound sync log row for what Kommo's news did to ``order``: ``error`` when it
         failed, ``refusal`` when Odoo refused the move Kommo asked for (a business outcome,
         styled apart from failures)."""
@@ -432,7 +432,11 @@ class KommoInbound(models.AbstractModel):
             _logger.warning("Kommo lead %s: reconciliation failed", lead["id"], exc_info=True)
             self.env.invalidate_all()
             self._log_inbound(
-                binding.account_id, "reconcile_stage", binding.repair_id, lead["id"], str(exc)
+                binding.account_id,
+                "reconcile_stage",
+                binding.repair_id,
+                lead["id"],
+                error=str(exc),
             )
             return 0
         return changed
