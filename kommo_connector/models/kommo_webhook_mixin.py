@@ -86,10 +86,9 @@ class KommoWebhookMixin(models.AbstractModel):
         if state == "active":
             message, kind = _("Kommo sends lead changes to Odoo."), "success"
         else:
-            message, kind = (
-                _("Kommo had the webhook %s: Odoo registered it again.", state),
-                "warning",
-            )
+            label = dict(self._fields["webhook_state"]._description_selection(self.env))[state]
+            message = _("Kommo had the webhook %s: Odoo registered it again.", label)
+            kind = "warning"
         return self._kommo_notification(_("Kommo webhook"), message, kind)
 
     @api.model
