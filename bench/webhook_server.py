@@ -69,6 +69,9 @@ class OdooServer:
                 **self.bench.pg.odoo_options(),
                 "http_interface": HOST,
                 "http_port": self.port,
+                # prefork starts a gevent process (websockets) on this port: not Odoo's 8072,
+                # which another Odoo on the machine may hold
+                "gevent_port": free_port(HOST),
                 # db_name without dbfilter: Odoo then takes the database from the config;
                 # with a dbfilter it lists PostgreSQL's databases on every request without a
                 # session cookie (Kommo sends none), one more connection and query each.
