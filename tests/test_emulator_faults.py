@@ -3,6 +3,8 @@
 import pytest
 import requests
 
+from kommo_api.testing.faults import RECOVERABLE_KINDS
+
 ACCOUNT = "/api/v4/account"
 LEADS = "/api/v4/leads"
 
@@ -105,3 +107,60 @@ def test_clear_log_forgets_earlier_calls(emulator, emulator_api):
     emulator.clear_log()
 
     assert emulator.log == []
+
+
+def test_random_faults_fail_about_the_rate_with_the_kinds_asked(emulator):
+    emulator.faults.inject_random(0.5, kinds=("500", "502"), seed=7)
+
+    kinds = [emulator.faults.take("GET", ACCOUNT) for _ in range(200)]
+
+    assert set(kinds) == {None, "500", "502"}
+    assert 70 <= kinds.count(None) <= 130
+
+
+def test_a_random_fault_answers_as_its_kind_and_is_logged(emulator, emulator_api):
+    emulator.faults.inject_random(1.0, kinds=("502",), seed=1)
+
+    assert emulator_api.get(ACCOUNT).status_code == 502
+    assert [call.fault for call in emulator.log] == ["502"]
+
+
+def test_random_faults_with_one_seed_repeat_the_same_draws(emulator):
+    def draws():
+        emulator.faults.inject_random(0.3, seed=42)
+        return [emulator.faults.take("GET", LEADS) for _ in range(60)]
+
+    first = draws()
+
+    assert draws() == first
+    assert {kind for kind in first if kind} <= set(RECOVERABLE_KINDS)
+
+
+def test_random_faults_spare_other_paths_and_follow_counted_faults(emulator, emulator_api):
+    emulator.faults.inject("402", path=ACCOUNT)
+    emulator.faults.inject_random(1.0, kinds=("500",), method="GET", path=LEADS)
+
+    assert emulator_api.get(ACCOUNT).status_code == 402
+    assert emulator_api.get(ACCOUNT).status_code == 200
+    assert emulator_api.post(LEADS, json=[{"name": "A"}]).status_code == 200
+    assert emulator_api.get(LEADS).status_code == 500
+
+
+def test_random_faults_stop_at_rate_zero_and_on_clear(emulator, emulator_api):
+    emulator.faults.inject_random(1.0, kinds=("502",))
+    assert emulator_api.get(ACCOUNT).status_code == 502
+
+    assert emulator.faults.inject_random(0) is None
+    assert emulator_api.get(ACCOUNT).status_code == 200
+
+    emulator.faults.inject_random(1.0, kinds=("502",))
+    emulator.faults.clear()
+    assert emulator_api.get(ACCOUNT).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("rate", "kinds"), [(1.5, ("500",)), (-0.1, ("500",)), (0.2, ("503",)), (0.2, ())]
+)
+def test_a_random_fault_mix_is_checked(emulator, rate, kinds):
+    with pytest.raises(ValueError):
+        emulator.faults.inject_random(rate, kinds=kinds)
