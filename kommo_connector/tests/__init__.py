@@ -39,3 +39,4 @@ from . import test_shop_language
 from . import test_field_map_shop
 from . import test_log_reading
 from . import test_tour_shop_screens
+from . import test_push_fault_mix

@@ -1,24 +1,31 @@
 """The customers of a push: their Kommo contact from the binding cache, else found in Kommo
 (``contact_matcher``: the contact list or a search per customer, whichever is cheaper), else
-created with their first lead."""
+created with their first lead.
+
+Several workers push at once (one cron per Odoo server), and a new customer's orders may be
+in two of them: only one may create the customer's contact (``hold_new_customers``).
+"""
 
 import logging
+from datetime import timedelta
 
 import psycopg2.errors
 
-from odoo import _
+from odoo import _, fields
 from odoo.tools import SQL
 
 from kommo_api import KommoError, KommoUnexpectedResponse
 
 from .contact_matcher import PAGE_SIZE, ContactMatcher, WantedContact
 from .cursors import account_in_own_transaction
-from .lead_payload import partner_emails, partner_phones
+from .lead_payload import contact_values, partner_emails, partner_phones
 
 _logger = logging.getLogger(__name__)
 
 PARTNER_READ_CHUNK = 1000
 CONTACTS_PATH = "/api/v4/contacts"
+# An order whose new customer's contact another order is being created with waits this long.
+CONTACT_WAIT_MINUTES = 1
 
 
 class PushContacts:
@@ -63,6 +70,91 @@ class PushContacts:
             self._remember_contact_count(result.contact_count)
         elif result.count_outgrown:
             self._remember_contact_count(0)  # unknown again: the next run probes
+
+    def hold_new_customers(self, env, binding_ids):
+        """The orders of ``binding_ids`` that may be created now, in the transaction that
+        stamps their creation; the others wait a minute (not counted as an attempt).
+
+        A customer this run found absent from Kommo gets its contact with its first lead.
+        Meanwhile another worker may have created it (then it is bound: it is used), or may
+        be creating it: another order of the customer has a creation sent and no answer yet,
+        which may hold the contact. The customer's orders are locked (NOWAIT) before they are
+        read: orders another transaction holds or changed since this one began mean another
+        worker is at this customer right now; its order waits, as for a creation in flight.
+        """
+        if not binding_ids:
+            return binding_ids
+        env.cr.execute(
+            SQL(
+                """SELECT b.id, o.partner_id FROM kommo_lead_binding b
+                     JOIN repair_order o ON o.id = b.repair_id WHERE b.id IN %s""",
+                tuple(binding_ids),
+            )
+        )
+        partner_of = dict(env.cr.fetchall())
+        new = {pid for pid in partner_of.values() if pid and pid not in self.contact_ids}
+        busy = {pid for pid in sorted(new) if self._customer_busy(env, pid, binding_ids)}
+        bound = env["kommo.contact.binding"]._kommo_contact_ids(self.account, new - busy)
+        self.contact_ids.update(bound)
+        self.absent.difference_update(bound)
+        waiting = [bid for bid in binding_ids if partner_of.get(bid) in busy]
+        if waiting:
+            later = fields.Datetime.now() + timedelta(minutes=CONTACT_WAIT_MINUTES)
+            self.finish(
+                [(bid, "release", None, {"next_attempt_at": later}) for bid in waiting], env
+            )
+        return [bid for bid in binding_ids if bid not in waiting]
+
+    def _customer_busy(self, env, partner_id, binding_ids):
+        """Every order of the customer is locked: of two workers stamping orders of one new
+        customer, the later one finds the rows held or changed by the other."""
+        try:
+            with env.cr.savepoint(flush=False):
+                env.cr.execute(
+                    SQL(
+                        """SELECT b.id, b.create_sent_at IS NOT NULL AND b.kommo_lead_id IS NULL
+                             FROM kommo_lead_binding b JOIN repair_order o ON o.id = b.repair_id
+                            WHERE b.account_id = %s AND o.partner_id = %s
+                         ORDER BY b.id FOR UPDATE OF b NOWAIT""",
+                        self.account.id,
+                        partner_id,
+                    ),
+                    log_exceptions=False,
+                )
+                rows = env.cr.fetchall()
+        except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
+            return True
+        return any(sent and binding_id not in binding_ids for binding_id, sent in rows)
+
+    def create_contacts(self, items):
+        """Customers new to Kommo on existing leads: create their contacts, 50 a call."""
+        partner_ids = sorted({item.partner_id for item in items})
+        size = self.options["batch_size"]
+        for start in range(0, len(partner_ids), size):
+            chunk = partner_ids[start : start + size]
+            payloads = self.in_transaction(
+                lambda env, ids=chunk: [
+                    dict(contact_values(partner, self.region), request_id=f"partner-{partner.id}")
+                    for partner in env["res.partner"].browse(ids)
+                ]
+            )
+            try:
+                created = self.client("push_contacts").create_contacts(payloads)
+            except KommoError as error:
+                concerned = [item.binding_id for item in items if item.partner_id in chunk]
+                self.fail(concerned, error)
+                continue
+            found = {
+                partner_id: contact.get("id")
+                for partner_id, contact in zip(chunk, created, strict=False)
+            }
+            self.in_transaction(
+                lambda env, found=found: env["kommo.contact.binding"]._kommo_bind(
+                    self.account, found
+                )
+            )
+            self.contact_ids.update(found)
+            self.absent.difference_update(found)
 
     def _contact_page(self, client, number):
         """Page ``number`` of Kommo's contact list: ``(contacts, whether another page follows)``.

@@ -29,6 +29,10 @@ from .push_run import PushRun, RunStopped
 
 # Leads a lookup by order reference reads at most (more would not be a match anyway).
 LOOKUP_MAX_LEADS = 50
+# The note hash of a binding whose note was sent without an answer: Kommo may have it, so it
+# is looked up among the lead's notes before it is sent again.
+NOTE_SENT = "sent:"
+NOTES_PATH = "/api/v4/leads/notes"
 # A write Kommo refused with 429 was not applied: it is sent again after a pause (seconds,
 # one per attempt) instead of waiting for the next push.
 RATE_LIMIT_PAUSES = (1.0, 2.0, 4.0)
@@ -119,6 +123,8 @@ class LeadPush(PushContacts, PushRun):
 
     def _build(self, env, binding_ids, creating):
         """What to send for these bindings, read in one snapshot with their revision."""
+        if creating:
+            binding_ids = self.hold_new_customers(env, binding_ids)
         bindings = env["kommo.lead.binding"].browse(binding_ids).exists()
         self.open.difference_update(set(binding_ids) - set(bindings.ids))
         account = self.account.with_env(env)
@@ -182,7 +188,8 @@ class LeadPush(PushContacts, PushRun):
         if note and note_hash != send["note_hash"]:
             payload = {"entity_id": lead_id, "note_type": "common", "params": {"text": note}}
             payload["request_id"] = send["request_id"] + "-note"
-            self.notes.append(dict(send, payload=payload, new_note_hash=note_hash))
+            unknown = send["note_hash"] == NOTE_SENT + note_hash
+            self.notes.append(dict(send, payload=payload, new_note_hash=note_hash, look_up=unknown))
             return (send["binding_id"], "progress", None, values)
         return (send["binding_id"], "synced", None, values)
 
@@ -195,8 +202,9 @@ class LeadPush(PushContacts, PushRun):
 
     # -- sending ------------------------------------------------------------------------------
 
-    def _send(self, sends, call, record, refusal, keep_create_sent=False):
-        """``call`` Kommo with the payloads of ``sends``, isolating the ones it refuses."""
+    def _send(self, sends, call, record, refusal, *, keep_create_sent=False, if_unknown=None):
+        """``call`` Kommo with the payloads of ``sends``, isolating the ones it refuses;
+        ``if_unknown(send)``: the values of a send whose outcome is unknown."""
         reported = set()
 
         def on_sent(part, answer):
@@ -219,9 +227,13 @@ class LeadPush(PushContacts, PushRun):
                 on_rejected,
             )
         except KommoError as error:
-            unsent = [send["binding_id"] for send in sends if send["binding_id"] not in reported]
+            unsent = [send for send in sends if send["binding_id"] not in reported]
             keep = keep_create_sent or isinstance(error, KommoUnexpectedResponse)
-            self.fail(unsent, error, keep_create_sent=keep)
+            values_of = None
+            if if_unknown and error.outcome_unknown:
+                values_of = {send["binding_id"]: if_unknown(send) for send in unsent}
+            ids = [send["binding_id"] for send in unsent]
+            self.fail(ids, error, keep_create_sent=keep, values_of=values_of)
 
     def field_names(self):
         if not hasattr(self, "_field_names"):
@@ -287,7 +299,7 @@ class LeadPush(PushContacts, PushRun):
     def push_updates(self, items):
         """Update the leads 50 a call; a lead whose data did not change is not sent again
         (unless the push is forced, as the "Sync Kommo" button does)."""
-        self._create_contacts([item for item in items if item.partner_id in self.absent])
+        self.create_contacts([item for item in items if item.partner_id in self.absent])
         size = self.options["batch_size"]
         for start in range(0, len(items), size):
             chunk = [item.binding_id for item in items[start : start + size]]
@@ -325,48 +337,43 @@ class LeadPush(PushContacts, PushRun):
             outcomes.append(self._after_lead(send, send["lead_id"], values))
         self.finish(outcomes, env)
 
-    def _create_contacts(self, items):
-        """Customers new to Kommo on existing leads: create their contacts, 50 a call."""
-        partner_ids = sorted({item.partner_id for item in items})
-        size = self.options["batch_size"]
-        for start in range(0, len(partner_ids), size):
-            chunk = partner_ids[start : start + size]
-            payloads = self.in_transaction(
-                lambda env, ids=chunk: [
-                    dict(contact_values(partner, self.region), request_id=f"partner-{partner.id}")
-                    for partner in env["res.partner"].browse(ids)
-                ]
-            )
-            try:
-                created = self.client("push_contacts").create_contacts(payloads)
-            except KommoError as error:
-                concerned = [item.binding_id for item in items if item.partner_id in chunk]
-                self.fail(concerned, error)
-                continue
-            found = {
-                partner_id: contact.get("id")
-                for partner_id, contact in zip(chunk, created, strict=False)
-            }
-            self.in_transaction(
-                lambda env, found=found: env["kommo.contact.binding"]._kommo_bind(
-                    self.account, found
-                )
-            )
-            self.contact_ids.update(found)
-            self.absent.difference_update(found)
-
     # -- notes --------------------------------------------------------------------------------
 
     def flush_notes(self, everything=False):
         size = self.options["batch_size"]
         while self.notes and (everything or len(self.notes) >= size):
             chunk, self.notes = self.notes[:size], self.notes[size:]
-            self._send(
-                chunk,
-                self.client("push_notes").add_lead_notes,
-                self._record_notes,
-                _("Kommo refused the diagnosis note: %s"),
+            chunk = self._notes_not_in_kommo(chunk)
+            if chunk:
+                self._send(
+                    chunk,
+                    self.client("push_notes").add_lead_notes,
+                    self._record_notes,
+                    _("Kommo refused the diagnosis note: %s"),
+                    if_unknown=lambda send: {"note_hash": NOTE_SENT + send["new_note_hash"]},
+                )
+
+    def _notes_not_in_kommo(self, chunk):
+        """``chunk`` without the notes Kommo already has: a note sent before without an
+        answer is looked up among its lead's notes (one call for the chunk) first."""
+        sent = {send["payload"]["entity_id"]: send for send in chunk if send["look_up"]}
+        if not sent:
+            return chunk
+        params = [("filter[entity_id][]", lead_id) for lead_id in sent]
+        try:
+            notes = self.client("note_lookup").iter_pages(
+                NOTES_PATH, "notes", params=[*params, ("filter[note_type]", "common")]
             )
+            texts = {
+                (note.get("entity_id"), (note.get("params") or {}).get("text")) for note in notes
+            }
+        except KommoError as error:
+            self.fail([send["binding_id"] for send in sent.values()], error)
+            return [send for send in chunk if not send["look_up"]]
+        there = [send for lead_id, send in sent.items() if (lead_id, send["note"]) in texts]
+        if there:
+            self.in_transaction(self._record_notes, there, None)
+        return [send for send in chunk if send not in there]
 
     def _record_notes(self, env, sends, answer):
         self.finish(

@@ -26,6 +26,7 @@ from kommo_api import (
     KommoBlocked,
     KommoForbidden,
     KommoPaymentRequired,
+    KommoTokenExpired,
     KommoTokenRevoked,
 )
 
@@ -48,6 +49,10 @@ class RunStopped(Exception):  # noqa: N818 - a signal, not an error
 def failure_kind(error):
     """``account`` (the connection itself is refused), ``transient`` (try again later) or
     ``permanent`` (this request will keep failing)."""
+    if isinstance(error, KommoTokenExpired):
+        # Kommo refused the token the client had just refreshed (a refresh that fails raises
+        # its own error): the connection works, this call did not.
+        return "transient"
     if isinstance(error, KommoAuthError | KommoPaymentRequired) or (
         isinstance(error, KommoForbidden) and not isinstance(error, KommoBlocked)
     ):
@@ -106,7 +111,8 @@ class PushRun:
 
     def in_transaction(self, work, *args):
         """``work(env, *args)`` in a short transaction of its own, retried when it collides
-        with a concurrent one (e.g. a user saving the same order)."""
+        with a concurrent one (e.g. a user saving the same order, or another worker binding
+        the same customer: the retry sees its binding and keeps it)."""
         for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
             try:
                 with self._transaction() as env:
@@ -115,6 +121,7 @@ class PushRun:
                 psycopg2.errors.SerializationFailure,
                 psycopg2.errors.DeadlockDetected,
                 psycopg2.errors.LockNotAvailable,
+                psycopg2.errors.UniqueViolation,
             ):
                 if not self.own_transactions or attempt == TRANSACTION_ATTEMPTS:
                     raise
@@ -194,12 +201,19 @@ class PushRun:
 
     # -- outcomes -----------------------------------------------------------------------------
 
-    def fail(self, binding_ids, error, keep_create_sent=False):
-        """Record ``error`` for these orders; stop the run when Kommo can't take more now."""
+    def fail(self, binding_ids, error, keep_create_sent=False, values_of=None):
+        """Record ``error`` for these orders (with ``values_of[binding_id]`` when given); stop
+        the run when Kommo can't take more now."""
         kind = failure_kind(error)
         values = {} if keep_create_sent or error.outcome_unknown else {"create_sent_at": False}
         outcome = {"account": "hold", "transient": "retry", "permanent": "error"}[kind]
-        self.finish([(bid, outcome, error.message, values) for bid in binding_ids])
+        values_of = values_of or {}
+        self.finish(
+            [
+                (bid, outcome, error.message, dict(values, **values_of.get(bid, {})))
+                for bid in binding_ids
+            ]
+        )
         if kind == "account":
             self._account_refused(error)
         if kind != "permanent":
