@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help venv test test-api test-odoo lint format run emulator bench bench-webhooks clean
+.PHONY: help venv test test-api test-odoo lint format run emulator bench bench-faults bench-webhooks clean
 
 help:
 	@echo "make run        Odoo 18 + demo database + the Kommo emulator (README: Run)"
@@ -13,6 +13,7 @@ help:
 	@echo "make emulator   the Kommo emulator alone, with its demo account, on port 8899"
 	@echo "make check-kommo  check a real Kommo account: ARGS=\"--host acme.kommo.com --token-file F [--write]\""
 	@echo "make bench      the first-sync push benchmark (bench/README.md; ARGS=... to resize)"
+	@echo "make bench-faults  the first sync with 20% of Kommo's calls failing (ARGS=\"--workers 2\")"
 	@echo "make bench-webhooks  webhook receiver under 50 concurrent clients vs Odoo's own route"
 
 venv:
@@ -47,6 +48,9 @@ check-kommo: venv
 
 bench: venv
 	$(PY) bench/push_first_sync.py --reuse $(ARGS)
+
+bench-faults: venv
+	$(PY) bench/push_first_sync.py --reuse --orders 2000 --customers 1600 --contacts 10000 --faults 0.2 $(ARGS)
 
 bench-webhooks: venv
 	$(PY) bench/webhook_load.py $(ARGS)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from bench_data import kommo_contacts
 
 _ID_SEGMENT = re.compile(r"/\d+(?=/|$)")
+API_PREFIX = "/api/"  # Kommo's rate limit counts these; token calls are apart
 
 
 @dataclass
@@ -29,10 +30,15 @@ class CallStats:
     by_endpoint: dict[str, int]
     by_status: dict[int, int]
     seconds: float  # from the first request's arrival to the last one's
-    busiest_second: int  # most requests that arrived within any 1-second window
+    busiest_second: int  # most API requests that arrived within any 1-second window
     first_at: float | None  # the first request's arrival (time.monotonic(), system-wide)
     spans: dict[str, tuple[float, float]]  # endpoint -> first and last arrival, from first_at
     items: dict[str, tuple[int, int]]  # write endpoint -> fewest and most entities in one call
+    faults: dict[str, int] = field(default_factory=dict)  # injected fault kind -> requests
+    faults_by_endpoint: dict[str, int] = field(default_factory=dict)
+    token_statuses: dict[int, int] = field(default_factory=dict)  # of POST /oauth2/access_token
+    # The API calls of the busiest second: (seconds from the first call, endpoint, status, fault)
+    busiest_calls: list[tuple] = field(default_factory=list)
 
 
 @dataclass
@@ -57,13 +63,15 @@ def endpoint_of(entry) -> str:
     return f"{entry.method} {_ID_SEGMENT.sub('/{id}', entry.path)}{search}"
 
 
-def busiest_second(times: list[float]) -> int:
-    best, start = 0, 0
+def busiest_second(times: list[float]) -> tuple[int, int]:
+    """The most of ``times`` (sorted) within any 1-second window, and the window's first."""
+    best, first, start = 0, 0, 0
     for end, moment in enumerate(times):
         while moment - times[start] >= 1.0:
             start += 1
-        best = max(best, end - start + 1)
-    return best
+        if end - start + 1 > best:
+            best, first = end - start + 1, start
+    return best, first
 
 
 # --- the child process ------------------------------------------------------------------------
@@ -88,6 +96,16 @@ class _Child:
             "seed_seconds": self.seed_seconds,
         }
 
+    def oauth_app(self) -> dict:
+        """An integration and an authorization code for it, as Kommo's consent page gives."""
+        app = self.emu.register_app()
+        code = self.emu.issue_auth_code(app.client_id)
+        return {"client_id": app.client_id, "client_secret": app.client_secret, "code": code}
+
+    def inject_random(self, rate: float, seed: int) -> None:
+        """A ``rate`` of the API calls fail from now on (0: none), as any recoverable kind."""
+        self.emu.faults.inject_random(rate, seed=seed, path=API_PREFIX)
+
     def clear_log(self) -> None:
         self.emu.clear_log()
         self.emu.unblock()
@@ -107,15 +125,29 @@ class _Child:
                 endpoint = endpoint_of(entry)
                 low, high = items.get(endpoint, (len(entry.json), len(entry.json)))
                 items[endpoint] = (min(low, len(entry.json)), max(high, len(entry.json)))
+        faulted = [entry for entry in log if entry.fault]
+        api = sorted(
+            (entry for entry in log if entry.path.startswith(API_PREFIX)), key=lambda e: e.time
+        )
+        busiest, start = busiest_second([entry.time for entry in api])
         return CallStats(
             total=len(log),
             by_endpoint=dict(Counter(endpoint_of(entry) for entry in log).most_common()),
             by_status=dict(Counter(entry.status for entry in log)),
             seconds=times[-1] - times[0] if times else 0.0,
-            busiest_second=busiest_second(times),
+            busiest_second=busiest,
             first_at=first,
             spans={key: (low - first, high - first) for key, (low, high) in spans.items()},
             items=items,
+            faults=dict(Counter(entry.fault for entry in faulted).most_common()),
+            faults_by_endpoint=dict(Counter(endpoint_of(entry) for entry in faulted).most_common()),
+            token_statuses=dict(
+                Counter(entry.status for entry in log if not entry.path.startswith(API_PREFIX))
+            ),
+            busiest_calls=[
+                (entry.time - first, endpoint_of(entry), entry.status, entry.fault)
+                for entry in api[start : start + busiest]
+            ],
         )
 
     def peak_rss_kb(self) -> int:

@@ -50,23 +50,32 @@ def environment(cr, quiet: bool = True):
     return api.Environment(cr, SUPERUSER_ID, dict(QUIET) if quiet else {})
 
 
-def connect_account(registry, host: str, token: str) -> Seeded:
-    """The company's account on the emulator with a long-lived token, connected (pipelines and
-    fields read), the missing fields created: the field map as a shop would have it."""
+def connect_account(registry, host: str, token: str, oauth: dict | None = None) -> Seeded:
+    """The company's account on the emulator, connected (pipelines and fields read), the
+    missing fields created: the field map as a shop would have it. With a long-lived token,
+    or with ``oauth`` (``client_id``, ``client_secret`` and an authorization ``code``): the
+    OAuth connection, whose access token is refreshed when Kommo refuses it."""
     started = time.monotonic()
     with registry.cursor() as cr:
         env = environment(cr)
-        account = env["kommo.account"].create(
-            {
-                "name": "Kommo bench",
-                "company_id": env.company.id,
-                "host": host,
-                "auth_mode": "long_lived",
-                "long_lived_token": token,
-            }
-        )
+        # A Brazilian shop: phone numbers written without +55 are Brazilian.
+        env.company.country_id = env.ref("base.br")
+        values = {"name": "Kommo bench", "company_id": env.company.id, "host": host}
+        if oauth:
+            values.update(
+                auth_mode="oauth",
+                client_id=oauth["client_id"],
+                client_secret=oauth["client_secret"],
+                authorize_url=f"http://{host}/oauth",
+            )
+        else:
+            values.update(auth_mode="long_lived", long_lived_token=token)
+        account = env["kommo.account"].create(values)
         cr.commit()  # the token store reads the account in its own transaction
-        account.action_connect()
+        if oauth:
+            account._kommo_connect_with_code(oauth["code"], host)
+        else:
+            account.action_connect()
         if account.state != "connected":
             raise RuntimeError(f"the account did not connect: {account.last_error}")
         account.action_create_missing_fields()

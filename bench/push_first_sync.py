@@ -9,6 +9,7 @@ A second phase changes some orders and pushes again. See bench/README.md.
 
     .venv/bin/python bench/push_first_sync.py                       # N=10000 M=8000 K=50000
     .venv/bin/python bench/push_first_sync.py --orders 500 --customers 400 --contacts 2500
+    .venv/bin/python bench/push_first_sync.py --faults 0.2 --workers 2   # Kommo failing
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 
 from bench_data import twin_count
 from bench_emulator import EmulatorProcess
+from bench_faults import faulty_first_sync
 from bench_odoo import (
     BenchOdoo,
     BenchSetupError,
@@ -32,7 +34,14 @@ from bench_odoo import (
     say,
 )
 from bench_push import RssWatch, binding_states, push_engine_present, push_in_worker
-from bench_report import Report, first_sync_bound, mb, update_bound
+from bench_report import (
+    Report,
+    first_sync_bound,
+    first_sync_checks,
+    mb,
+    odoo_states_check,
+    update_bound,
+)
 from bench_seed import Seeded, connect_account, modify_orders, seed_orders
 
 from kommo_api import KommoClient, LongLivedTokenStore, SlidingWindowThrottle
@@ -51,6 +60,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     size.add_argument("--rate", type=int, default=7, help="Kommo's requests per second (7)")
     size.add_argument("--seed", type=int, default=1, help="random seed of the data (1)")
+    faults = parser.add_argument_group("faults (bench_faults.py)")
+    faults.add_argument(
+        "--faults",
+        type=float,
+        default=0.0,
+        help="fraction of Kommo's API calls that fail, as random recoverable faults (0); "
+        "the account connects with OAuth, so a 401 is followed by a refresh",
+    )
+    faults.add_argument(
+        "--workers", type=int, default=1, help="push workers (OS processes) running at once (1)"
+    )
+    faults.add_argument("--fault-seed", type=int, default=1, help="random seed of the faults (1)")
+    faults.add_argument(
+        "--claim-limit",
+        type=int,
+        help="orders a cron run takes (kommo_connector.push_claim_limit; default: the addon's "
+        "with one worker, N / workers with several, so that every worker has a share)",
+    )
     run = parser.add_argument_group("how")
     run.add_argument("--database", default="kc_bench", help="database name (kc_bench)")
     run.add_argument(
@@ -71,8 +98,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="no Odoo: time kommo_api's client reading the K contacts (the paging floor)",
     )
     args = parser.parse_args(argv)
+    if not 0 <= args.faults < 1 or args.workers < 1:
+        parser.error("--faults must be in [0, 1) and --workers at least 1")
     if args.modify is None:
-        args.modify = args.orders // 10
+        args.modify = 0 if args.faults else args.orders // 10
+    if args.claim_limit is None and args.workers > 1:
+        args.claim_limit = -(-args.orders // args.workers)
     if args.customers > args.orders:
         parser.error("--customers cannot exceed --orders (every customer has an order)")
     if twin_count(args.customers) > args.contacts:
@@ -133,7 +164,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
             info = emu.call("info")
             registry = load_odoo(bench.tree, bench.conf, run_db)
             loaded = True
-            seeded = connect_account(registry, info["host"], info["token"])
+            oauth = emu.call("oauth_app") if args.faults else None
+            seeded = connect_account(registry, info["host"], info["token"], oauth)
             seed_orders(registry, seeded, args.orders, args.customers, args.seed)
             report = Report()
             print_setup(report, args, info, seeded, run_db)
@@ -141,7 +173,10 @@ def run_benchmark(args: argparse.Namespace) -> int:
                 report.line("push", "the push engine (kommo.lead.binding._cron_push) is missing")
                 return 1
             run = BenchRun(args, bench, registry, emu, seeded, report)
-            first_sync(run)
+            if args.faults or args.workers > 1:
+                faulty_first_sync(run)
+            else:
+                first_sync(run)
             if args.modify:
                 second_push(run)
             report.title("verdict: " + ("all checks passed" if report.all_ok else "CHECKS FAILED"))
@@ -164,6 +199,10 @@ def print_setup(report: Report, args, info: dict, seeded, run_db: str) -> None:
         f"written in another format), K={args.contacts} Kommo contacts, {args.rate} requests/s",
     )
     report.line("database", f"{run_db} (a fresh copy of {args.database})")
+    report.line(
+        "Kommo connection",
+        "OAuth (a refused access token is refreshed)" if args.faults else "long-lived token",
+    )
     report.line(
         "emulator", f"own process, {info['contacts']} contacts in {info['seed_seconds']:.1f} s"
     )
@@ -199,59 +238,16 @@ def first_sync(run: BenchRun) -> None:
     )
     report.line("peak RSS emulator", mb(emu.call("peak_rss_kb")))
     report.line("sync log rows written", push.log_rows)
-    twins = twin_count(args.customers)
     report.line("checks", "")
-    report.check(
-        "leads in Kommo == N", f"{check.leads} == {args.orders}", check.leads == args.orders
-    )
-    report.check("orders without a lead", check.orders_without_lead, not check.orders_without_lead)
-    report.check(
-        "orders with several leads",
-        check.orders_with_several_leads,
-        not check.orders_with_several_leads,
-    )
-    report.check(
-        "leads not linked to their customer",
-        check.leads_without_the_customer_contact,
-        not check.leads_without_the_customer_contact,
-    )
-    report.check(
-        "matched == customers in Kommo",
-        f"{check.seeded_contacts_linked} == {twins}",
-        check.seeded_contacts_linked == twins,
-    )
-    report.check(
-        "contacts created == M - matched",
-        f"{check.contacts_created} == {args.customers - twins}",
-        check.contacts_created == args.customers - twins,
-    )
-    report.check(
-        "phones on several contacts",
-        check.phones_on_several_contacts,
-        not check.phones_on_several_contacts,
-    )
-    report.check(
-        "notes == N, one per lead",
-        f"{check.notes} == {args.orders}",
-        check.notes == args.orders and not check.leads_with_several_notes,
-    )
+    first_sync_checks(report, check, args.orders, args.customers)
     report.check("429 answers", stats.by_status.get(429, 0), not stats.by_status.get(429))
-    _check_odoo_states(report, push.states, args.orders)
+    odoo_states_check(report, push.states, args.orders)
 
 
 def _before_first_call(report: Report, push, stats) -> None:
     if stats.first_at is not None:
         idle = stats.first_at - push.started_at
         report.line("before the first call", f"{idle:.1f} s (claiming, reading the customers)")
-
-
-def _check_odoo_states(report: Report, states: dict, orders: int) -> None:
-    synced = states.get("synced", 0)
-    report.check(
-        "Odoo: synced / pending / error",
-        f"{synced} / {states.get('pending', 0)} / {states.get('error', 0)}",
-        synced == orders and sum(states.values()) == orders,
-    )
 
 
 def second_push(run: BenchRun) -> None:
@@ -288,7 +284,7 @@ def second_push(run: BenchRun) -> None:
         f"{check.notes} == {expected_notes}",
         check.notes == expected_notes,
     )
-    _check_odoo_states(report, push.states, args.orders)
+    odoo_states_check(report, push.states, args.orders)
 
 
 def page_contacts_only(args: argparse.Namespace) -> int:
