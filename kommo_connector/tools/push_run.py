@@ -19,7 +19,7 @@ from datetime import timedelta
 import psycopg2.errors
 
 from odoo import SUPERUSER_ID, _, api, fields
-from odoo.tools import SQL, plaintext2html
+from odoo.tools import SQL
 
 from kommo_api import (
     KommoAuthError,
@@ -326,17 +326,6 @@ class PushRun:
 
     def _tell_responsible(self, binding, message):
         """One activity for the order's responsible (else the account's) until it is done."""
-        order = binding.repair_id
-        summary = _("Kommo sync failed")
-        if order.activity_ids.filtered(lambda activity: activity.summary == summary):
-            return
-        user = order.user_id
-        if not (user.active and not user.share):
-            user = self.account.user_id or self.account._kommo_people_to_tell()[:1]
-        if user:
-            order.activity_schedule(
-                "mail.mail_activity_data_todo",
-                summary=summary,
-                note=plaintext2html(message),
-                user_id=user.id,
-            )
+        binding.repair_id._kommo_tell_responsible(
+            _("Kommo sync failed"), message, self.account.with_env(binding.env)
+        )
