@@ -43,6 +43,7 @@ class LoadResult:
     listen_overflows: int | None = None  # TcpExt ListenOverflows during the load
     server_cpu: float | None = None  # CPU seconds the Odoo processes spent during the load
     server_log: object = None  # the server's own account of the requests, when it has one
+    by_call: list = field(default_factory=list)  # each call's outcome, None when not sent
 
     @property
     def answered(self) -> int:
@@ -52,13 +53,17 @@ class LoadResult:
     def rate(self) -> float:
         return self.answered / self.seconds if self.seconds else 0.0
 
+    @staticmethod
+    def is_ok(outcome) -> bool:
+        return isinstance(outcome, int) and 200 <= outcome < 300
+
     @property
     def failures(self) -> dict:
         """Everything but a 2xx answer, by status (or by what happened instead)."""
         return {
             outcome: count
             for outcome, count in sorted(self.outcomes.items(), key=str)
-            if not (isinstance(outcome, int) and 200 <= outcome < 300)
+            if not self.is_ok(outcome)
         }
 
     def percentile(self, share: float) -> float:
@@ -81,7 +86,7 @@ def run_load(
     """Send ``calls`` in order with ``concurrency`` client threads, each sending its next call
     as soon as it has its answer. Bounded: a call waits ``timeout`` seconds at most, and no
     call starts after ``time_limit`` seconds (those left are counted NOT_SENT)."""
-    result = LoadResult(planned=len(calls))
+    result = LoadResult(planned=len(calls), by_call=[None] * len(calls))
     pending = iter(range(len(calls)))
     lock = threading.Lock()
     stop_at = time.monotonic() + time_limit
@@ -95,6 +100,7 @@ def run_load(
             if index is None:
                 break
             outcome, seconds = _send(host, port, calls[index], timeout)
+            result.by_call[index] = outcome  # one writer per index: no lock needed
             outcomes[outcome] += 1
             if seconds is not None:
                 latencies.append(seconds)

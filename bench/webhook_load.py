@@ -212,7 +212,7 @@ def run_mode(scenario: Scenario, mode: str) -> ModeRun:
         print_loads(report, run)
         conn = bench.pg.connect(db)
         try:
-            check_store(report, conn, scenario.bound, scenario.distinct)
+            check_store(report, conn, scenario, run.webhook)
             run.processing = process(scenario, db, conn)
         finally:
             conn.close()
@@ -282,8 +282,14 @@ def share(value: float, base: float) -> str:
     return f"{value / base:.2f}x" if base and value != float("inf") else "-"
 
 
-def check_store(report: Report, conn, bound: BoundOrders, distinct: list[str]) -> None:
-    stored = check_stored(conn, distinct, bound.lead_ids)
+def check_store(report: Report, conn, scenario: Scenario, webhook: LoadResult) -> None:
+    distinct = scenario.distinct
+    acknowledged = {
+        body
+        for body, outcome in zip(scenario.sequence, webhook.by_call, strict=True)
+        if webhook.is_ok(outcome)
+    }
+    stored = check_stored(conn, distinct, scenario.bound.lead_ids, acknowledged)
     report.line("checks after the load (SQL)", "")
     report.check(
         "stored rows == distinct deliveries",
@@ -294,6 +300,11 @@ def check_store(report: Report, conn, bound: BoundOrders, distinct: list[str]) -
         "deliveries missing (by fingerprint)",
         stored.missing_fingerprints,
         not stored.missing_fingerprints,
+    )
+    report.check(
+        "... of them answered 2xx (lost)",
+        stored.acknowledged_missing,
+        not stored.acknowledged_missing,
     )
     report.check("rows that are no delivery", stored.unexpected_rows, not stored.unexpected_rows)
     report.check(

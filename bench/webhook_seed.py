@@ -128,14 +128,19 @@ def with_duplicates(bodies: list[str], share: float, seed: int) -> list[str]:
 class StoreCheck:
     rows: int
     missing_fingerprints: int  # distinct deliveries not stored
+    acknowledged_missing: int  # ... of which Odoo answered one copy with a 2xx: lost
     unexpected_rows: int  # rows that are none of the deliveries
     leads_stored_twice: int
     leads_missing: int
     states: dict[str, int]
 
 
-def check_stored(conn, bodies: list[str], lead_ids: list[int]) -> StoreCheck:
-    """Every distinct delivery stored exactly once: by fingerprint and by lead."""
+def check_stored(
+    conn, bodies: list[str], lead_ids: list[int], acknowledged: set[str]
+) -> StoreCheck:
+    """Every distinct delivery stored exactly once: by fingerprint and by lead.
+    ``acknowledged``: the deliveries Odoo answered with a 2xx (at least one copy). A delivery
+    without one is Kommo's to send again; one with a 2xx but not stored is lost."""
     expected = {delivery_fingerprint(body) for body in bodies}
     with conn.cursor() as cr:
         cr.execute("SELECT fingerprint, body, state FROM kommo_webhook_event")
@@ -144,9 +149,11 @@ def check_stored(conn, bodies: list[str], lead_ids: list[int]) -> StoreCheck:
     per_lead = Counter(
         int(lead) for _fp, body, _state in rows for lead in parse_qs(body or "").get(LEAD_KEY, ())
     )
+    missing = expected - fingerprints.keys()
     return StoreCheck(
         rows=len(rows),
-        missing_fingerprints=len(expected - fingerprints.keys()),
+        missing_fingerprints=len(missing),
+        acknowledged_missing=len(missing & {delivery_fingerprint(b) for b in acknowledged}),
         unexpected_rows=sum(n for fp, n in fingerprints.items() if fp not in expected),
         leads_stored_twice=sum(1 for n in per_lead.values() if n > 1),
         leads_missing=len(set(lead_ids) - per_lead.keys()),
