@@ -25,12 +25,12 @@ from bench_faults import faulty_first_sync
 from bench_odoo import (
     BenchOdoo,
     BenchSetupError,
+    add_database_options,
     close_odoo,
     drop_bench_database,
-    ensure_base_database,
-    find_bench_odoo,
     fresh_run_database,
     load_odoo,
+    prepared_bench,
     say,
 )
 from bench_push import RssWatch, binding_states, push_engine_present, push_in_worker
@@ -78,19 +78,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="orders a cron run takes (kommo_connector.push_claim_limit; default: the addon's "
         "with one worker, N / workers with several, so that every worker has a share)",
     )
+    add_database_options(parser, "the copy <database>_run")
     run = parser.add_argument_group("how")
-    run.add_argument("--database", default="kc_bench", help="database name (kc_bench)")
-    run.add_argument(
-        "--reuse",
-        action="store_true",
-        help="reuse the database with repair + kommo_connector if it exists (updated when the "
-        "addon changed); each run still works in a fresh copy of it",
-    )
-    run.add_argument(
-        "--template", help="build the database from a copy of this one (holding repair)"
-    )
-    run.add_argument("--keep-db", action="store_true", help="keep the run's copy afterwards")
-    run.add_argument("--postgres", default="auto", help="see scripts/odoo_pg.py (auto)")
     run.add_argument("--emulator-port", type=int, default=0, help="0: any free port")
     run.add_argument(
         "--emulator-only",
@@ -155,8 +144,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_benchmark(args: argparse.Namespace) -> int:
-    bench = find_bench_odoo(args.database, args.postgres)
-    say(ensure_base_database(bench, args.reuse, args.template))
+    bench = prepared_bench(args)
     run_db = fresh_run_database(bench)
     loaded = False
     try:
