@@ -34,7 +34,11 @@ SUPPORTED_MAJOR = 18
 # with setuptools < 81, and recent pip applies PIP_BUILD_CONSTRAINT (not PIP_CONSTRAINT) to
 # isolated build environments, so both must point at it.
 BUILD_CONSTRAINTS = "setuptools<81\n"
-SUITE_EXTRAS = ("pytest-odoo", "websocket-client")
+# setuptools: the venv's own (65 on Python 3.11) has a pkg_resources that cannot find
+# zope.interface >= 7 (its dist-info is named zope_interface-*), so gevent 22.10, which loads
+# its plugins through pkg_resources, dies at start and prefork Odoo restarts its websocket
+# process about once a second. pkg_resources is gone from setuptools 81.
+SUITE_EXTRAS = ("pytest-odoo", "websocket-client", "setuptools>=70,<81")
 
 # Debian packages that pip needs to build Odoo's pinned requirements (psycopg2, python-ldap,
 # lxml, Pillow ...) from source.

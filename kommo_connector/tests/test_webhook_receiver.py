@@ -37,6 +37,20 @@ class TestWebhookReceiver(KommoWebhookHttpCase):
             "processing is triggered at once",
         )
 
+    def test_a_burst_wakes_the_cron_once_and_a_later_delivery_again(self):
+        cron = self.env.ref("kommo_connector.ir_cron_kommo_process_webhooks")
+        triggers = self.env["ir.cron.trigger"]
+        triggers.search([("cron_id", "=", cron.id)]).unlink()
+        for lead_id in (601, 602, 603):
+            answer = self.post_delivery(self.account.webhook_url, self.delivery(lead_id))
+            self.assertEqual(answer.status_code, 200)
+        self.assertEqual(len(self.events(self.account)), 3)
+        self.assertEqual(triggers.search_count([("cron_id", "=", cron.id)]), 1)
+        # The cron consumed it (a run ended): the next delivery wakes it again.
+        triggers.search([("cron_id", "=", cron.id)]).unlink()
+        self.post_delivery(self.account.webhook_url, self.delivery(604))
+        self.assertEqual(triggers.search_count([("cron_id", "=", cron.id)]), 1)
+
     def test_the_same_delivery_twice_is_stored_once(self):
         body = self.delivery()
         # The same pairs in another order and encoding: still the same delivery.
