@@ -197,7 +197,7 @@ class KommoInbound(models.AbstractModel):
             # stale now: the next push refreshes them, on the stage Kommo chose.
             binding._kommo_mark_pending()
         binding.write({"kommo_ahead": bool(error), "kommo_ahead_reason": error or False})
-        order.message_post(body=Markup("<br/>").join(lines), subtype_xmlid="mail.mt_note")
+        order._message_log(body=Markup("<br/>").join(lines))
         if error:
             order._kommo_tell_responsible(_("Kommo is ahead of Odoo"), " ".join(lines), account)
         return lines, error
@@ -238,8 +238,11 @@ class KommoInbound(models.AbstractModel):
     def _log_inbound(self, account, operation, order, lead_id, *, error=False, refusal=False):
         """One inbound sync log row for what Kommo's news did to ``order``: ``error`` when it
         failed, ``refusal`` when Odoo refused the move Kommo asked for (a business outcome,
-        styled apart from failures)."""
-        self.env["kommo.sync.log"]._kommo_log(
+        styled apart from failures). What Odoo did is logged in this transaction, undone with
+        it; a failure in a transaction of its own, to outlive the rollback that follows it."""
+        logs = self.env["kommo.sync.log"]
+        log = logs._kommo_log if error else logs._kommo_log_with_caller
+        log(
             account,
             operation,
             records=order,
@@ -296,7 +299,7 @@ class KommoInbound(models.AbstractModel):
                 "last_error": message,
             }
         )
-        order.message_post(body=message, subtype_xmlid="mail.mt_note")
+        order._message_log(body=message)
         self._log_inbound(binding.account_id, "webhook_lead_deleted", order, lead_id)
         return True, message
 

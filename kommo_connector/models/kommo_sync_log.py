@@ -210,12 +210,7 @@ class KommoSyncLog(models.Model):
         ``values`` are field values; ``records`` names the Odoo record the exchange was about.
         Never raises: a broken log must not turn a good exchange into a failure.
         """
-        values.update(account_id=account.id, operation=operation)
-        values["kommo_id"] = kommo_id_text(values.get("kommo_id"))
-        if records is not None and len(records) == 1:
-            values.update(res_model=records._name, res_id=records.id)
-        elif records is not None and records:
-            values["res_model"] = records._name
+        values = self._kommo_log_values(account, operation, records, values)
         try:
             # KEY SHARE, what the row's foreign key check takes: logging never queues behind
             # the account's writers (a token refresh holds the row during its call).
@@ -224,3 +219,21 @@ class KommoSyncLog(models.Model):
         except Exception:
             _logger.exception("Could not write the Kommo sync log row for %s", operation)
             return False
+
+    @api.model
+    def _kommo_log_with_caller(self, account, operation, records=None, **values):
+        """Write a log row in the caller's transaction: for what Odoo itself did (a change
+        Kommo's news made), which is undone with the row when the transaction rolls back.
+        No second connection, which a cron applying a burst of webhooks would pay per event."""
+        values = self._kommo_log_values(account, operation, records, values)
+        return self.sudo().create(values).id
+
+    @api.model
+    def _kommo_log_values(self, account, operation, records, values):
+        values = dict(values, account_id=account.id, operation=operation)
+        values["kommo_id"] = kommo_id_text(values.get("kommo_id"))
+        if records is not None and len(records) == 1:
+            values.update(res_model=records._name, res_id=records.id)
+        elif records is not None and records:
+            values["res_model"] = records._name
+        return values
