@@ -94,21 +94,17 @@ class KommoWebhookEvent(models.Model):
     @api.model
     def _kommo_account_for_secret(self, secret):
         """The active account whose webhook URL carries ``secret`` (compared in constant
-        time), or an empty recordset. Read with one narrow query: every delivery of a burst
-        asks, and the ORM would read each account's whole row."""
+        time), or an empty recordset. Every delivery of a burst asks: one query reads the
+        accounts with what the receiver needs of them (``search_fetch``), nothing more."""
         accounts = self.env["kommo.account"].sudo()
         if not secret:
             return accounts.browse()
-        self.env.cr.execute(
-            SQL(
-                "SELECT id, webhook_secret FROM kommo_account"
-                " WHERE active AND webhook_secret IS NOT NULL ORDER BY id"
-            )
+        accounts = accounts.search_fetch(
+            [("webhook_secret", "!=", False)],
+            ["webhook_secret", "kommo_account_id", "kommo_subdomain", "company_id"],
+            order="id",
         )
-        for account_id, account_secret in self.env.cr.fetchall():
-            if consteq(account_secret, secret):
-                return accounts.browse(account_id)
-        return accounts.browse()
+        return accounts.filtered(lambda account: consteq(account.webhook_secret, secret))[:1]
 
     @api.model
     def _kommo_receive(self, account, delivery, body, fingerprint, remote_addr=None):

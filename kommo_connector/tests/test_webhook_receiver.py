@@ -4,6 +4,8 @@ from urllib.parse import parse_qsl
 
 from odoo.tests import tagged
 
+from kommo_api import parse_webhook
+
 from .common_inbound import KommoWebhookHttpCase, webhook_body
 
 CONTROLLER_LOGGER = "odoo.addons.kommo_connector.controllers.webhook"
@@ -50,6 +52,27 @@ class TestWebhookReceiver(KommoWebhookHttpCase):
         triggers.search([("cron_id", "=", cron.id)]).unlink()
         self.post_delivery(self.account.webhook_url, self.delivery(604))
         self.assertEqual(triggers.search_count([("cron_id", "=", cron.id)]), 1)
+
+    def test_storing_a_delivery_of_a_burst_costs_three_queries(self):
+        """What the receiver asks of the database for each delivery of a burst: the account
+        with what it needs of it, the insert, and whether the cron is already woken."""
+        events = self.env["kommo.webhook.event"].sudo()
+        secret = self.account.webhook_secret
+        bodies = [self.delivery(lead_id) for lead_id in (701, 702)]
+        first, second = ((parse_webhook(body), body) for body in bodies)
+        events._kommo_receive(self._receiving(secret), first[0], first[1], "fp-701")
+        self.env.flush_all()
+        self.env.invalidate_all()
+        with self.assertQueryCount(3):
+            account = self._receiving(secret)
+            self.assertEqual(account, self.account)
+            # What the controller compares with the delivery's account.
+            self.assertEqual(account.kommo_account_id, self.emu.account_id)
+            self.assertTrue(account.kommo_subdomain)
+            self.assertTrue(events._kommo_receive(account, second[0], second[1], "fp-702"))
+
+    def _receiving(self, secret):
+        return self.env["kommo.webhook.event"].sudo()._kommo_account_for_secret(secret)
 
     def test_the_same_delivery_twice_is_stored_once(self):
         body = self.delivery()
