@@ -68,7 +68,7 @@ class TestWebhookReceiver(KommoWebhookHttpCase):
             self.assertEqual(account, self.account)
             # What the controller compares with the delivery's account.
             self.assertEqual(account.kommo_account_id, self.emu.account_id)
-            self.assertTrue(account.kommo_subdomain)
+            self.assertEqual(account.kommo_subdomain, self.account.kommo_subdomain)
             self.assertTrue(events._kommo_receive(account, second[0], second[1], "fp-702"))
 
     def _receiving(self, secret):
