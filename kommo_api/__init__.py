@@ -19,8 +19,14 @@ from .errors import (
     ValidationIssue,
 )
 from .disconnect import disconnect_signature, verify_disconnect_signature
-from .hosts import base_url, is_loopback, normalize_host, platform_authorize_url
-from .oauth import LongLivedTokenStore, MemoryTokenStore, OAuthApp, Tokens, TokenStore
+from .hosts import (
+    KOMMO_AUTHORIZE_URL,
+    base_url,
+    is_loopback,
+    normalize_host,
+    platform_authorize_url,
+)
+from .oauth import TOKEN_PATH, LongLivedTokenStore, MemoryTokenStore, OAuthApp, Tokens, TokenStore
 from .phones import (
     InvalidPhoneNumber,
     normalize_phone,
@@ -30,6 +36,7 @@ from .phones import (
 )
 from .throttle import NoThrottle, SlidingWindowThrottle, Throttle
 from .webhooks import (
+    MAX_BODY_BYTES,
     CustomFieldValue,
     EventType,
     FieldValue,
@@ -42,6 +49,9 @@ from .webhooks import (
 )
 
 __all__ = [
+    "KOMMO_AUTHORIZE_URL",
+    "MAX_BODY_BYTES",
+    "TOKEN_PATH",
     "CustomFieldValue",
     "EventType",
     "Exchange",

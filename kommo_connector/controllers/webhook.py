@@ -7,8 +7,13 @@ from odoo import http
 from odoo.http import request
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
-from kommo_api import WebhookDelivery, WebhookParseError, delivery_fingerprint, parse_webhook
-from kommo_api.webhooks import MAX_BODY_BYTES
+from kommo_api import (
+    MAX_BODY_BYTES,
+    WebhookDelivery,
+    WebhookParseError,
+    delivery_fingerprint,
+    parse_webhook,
+)
 
 from ..const import WEBHOOK_ROUTE_PREFIX
 

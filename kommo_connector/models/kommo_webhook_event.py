@@ -33,6 +33,7 @@ class KommoWebhookEvent(models.Model):
 
     _name = "kommo.webhook.event"
     _description = "Kommo webhook delivery"
+    _inherit = ["kommo.webhook.event.display"]
     _order = "received_at desc, id desc"
     _rec_name = "summary"
 
