@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
-from .kommo_field_path import normalize_label, selection_labels
+from ..tools.field_path import normalize_label, selection_labels
 
 
 @dataclass

@@ -1,6 +1,6 @@
 import functools
 import logging
-from datetime import timedelta, timezone
+from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
@@ -27,20 +27,12 @@ from ..const import (
     TOKEN_MAX_AGE_DAYS,
 )
 from ..tools import OdooTokenStore, PgThrottle
+from ..tools.datetimes import aware_utc, naive_utc
 
 _logger = logging.getLogger(__name__)
 
 # Who may read the connection secrets and tokens (ORM and RPC alike).
 ADMIN_ONLY = "base.group_system"
-
-
-def _aware(value):
-    """An Odoo (naive UTC) datetime as the tz-aware datetime kommo_api works with."""
-    return value.replace(tzinfo=timezone.utc) if value else None
-
-
-def _naive(value):
-    return value.astimezone(timezone.utc).replace(tzinfo=None) if value else False
 
 
 class KommoOAuthMixin(models.AbstractModel):
@@ -144,22 +136,25 @@ class KommoOAuthMixin(models.AbstractModel):
         if account.auth_mode == "long_lived":
             if not account.long_lived_token:
                 return None
-            store = LongLivedTokenStore(account.long_lived_token, _aware(account.token_expires_at))
-            return store.get_tokens()
+            return account._kommo_long_lived_store().get_tokens()
         if not account.access_token:
             return None
         return Tokens(
             access_token=account.access_token,
             refresh_token=account.refresh_token or None,
             # Unknown expiry: treat as expired, so the first call refreshes.
-            expires_at=_aware(account.token_expires_at or fields.Datetime.now()),
+            expires_at=aware_utc(account.token_expires_at or fields.Datetime.now()),
         )
+
+    def _kommo_long_lived_store(self):
+        """The long-lived token on the row as a ``kommo_api`` token store."""
+        return LongLivedTokenStore(self.long_lived_token, aware_utc(self.token_expires_at))
 
     def _kommo_token_values(self, tokens):
         return {
             "access_token": tokens.access_token,
             "refresh_token": tokens.refresh_token or False,
-            "token_expires_at": _naive(tokens.expires_at),
+            "token_expires_at": naive_utc(tokens.expires_at),
             "token_obtained_at": fields.Datetime.now(),
         }
 
@@ -398,7 +393,7 @@ class KommoOAuthMixin(models.AbstractModel):
         account = self.sudo()
         if not (account.host and account.long_lived_token):
             raise UserError(_("Fill in the Kommo address and the long-lived token first."))
-        store = LongLivedTokenStore(account.long_lived_token, _aware(account.token_expires_at))
+        store = account._kommo_long_lived_store()
         if self._kommo_finish_connect(normalize_host(account.host), store):
             return self._kommo_notification(
                 _("Kommo connected"), _("Connected to %s.", self.kommo_account_name)

@@ -7,7 +7,7 @@ from odoo.tools import SQL, consteq
 
 from kommo_api import WebhookParseError, parse_webhook
 
-from .kommo_inbound import auto_commit, event_label
+from ..tools.cursors import auto_commit
 
 _logger = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ class KommoWebhookEvent(models.Model):
     def _kommo_store(self, account, delivery, body, fingerprint, remote_addr=None):
         """Store a parsed delivery unless the account already has it; returns the new event,
         or an empty recordset for a duplicate."""
-        labels = ", ".join(event_label(event) for event in delivery.events)
+        labels = ", ".join(event.label for event in delivery.events)
         if len(labels) > SUMMARY_MAX_CHARS:
             labels = labels[: SUMMARY_MAX_CHARS - 3] + "..."
         return self._kommo_insert(

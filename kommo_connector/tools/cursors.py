@@ -22,6 +22,7 @@ of one thread, which PostgreSQL cannot see and no timeout ends. So:
    instead of hanging a request or a cron.
 """
 
+import threading
 import time
 from contextlib import contextmanager
 
@@ -147,3 +148,8 @@ def account_in_own_transaction(account, lock=NO_KEY_UPDATE, wait=5.0):
     """The account, as superuser, in a transaction of its own (``own_transaction``)."""
     with own_transaction(account.env, "kommo_account", account.ids, lock, wait) as env:
         yield account.with_env(env).sudo()
+
+
+def auto_commit():
+    """Whether a cron commits after each unit of work: not inside a test's transaction."""
+    return not getattr(threading.current_thread(), "testing", False)
