@@ -44,7 +44,7 @@ from bench_report import (
 )
 from bench_seed import Seeded, connect_account, modify_orders, seed_orders
 
-from kommo_api import KommoClient, LongLivedTokenStore, SlidingWindowThrottle
+from kommo_api import RATE_LIMIT_PERIOD, KommoClient, LongLivedTokenStore, SlidingWindowThrottle
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -203,7 +203,7 @@ def print_setup(report: Report, args, info: dict, seeded, run_db: str) -> None:
 def _throttle_floor() -> float:
     from odoo.addons.kommo_connector import const  # noqa: PLC0415 - Odoo is loaded by now
 
-    return (const.THROTTLE_PERIOD + const.THROTTLE_MARGIN) / const.THROTTLE_PERIOD
+    return (RATE_LIMIT_PERIOD + const.THROTTLE_MARGIN) / RATE_LIMIT_PERIOD
 
 
 def first_sync(run: BenchRun) -> None:

@@ -4,14 +4,11 @@ from urllib.parse import urlsplit
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from kommo_api import KommoError, is_loopback, normalize_host
+from kommo_api import DEFAULT_PHONE_REGION, KommoError, is_loopback, normalize_host
 
-from ..const import DEFAULT_PHONE_REGION, DEFAULT_RETENTION_DAYS
+from ..const import DEFAULT_RETENTION_DAYS, GROUP_ADMIN
 from ..tools.cursors import RowsBusy, account_in_own_transaction
 from ..tools.kommo_id import KommoId
-
-# Who may point the account to an address on this server.
-ADMIN_ONLY = "base.group_system"
 
 
 class KommoAccount(models.Model):
@@ -74,7 +71,7 @@ class KommoAccount(models.Model):
     phone_country_id = fields.Many2one(
         "res.country",
         string="Phone numbers of",
-        default=lambda self: self.env.company.country_id or self.env.ref("base.br"),
+        default=lambda self: self._default_phone_country(),
         help="The country assumed for phone numbers written without an international prefix.",
     )
     phone_region = fields.Char(compute="_compute_phone_region")
@@ -108,6 +105,10 @@ class KommoAccount(models.Model):
     pending_count = fields.Integer("Waiting to be sent", compute="_compute_push_summary")
     error_count = fields.Integer("Failed", compute="_compute_push_summary")
     last_push_at = fields.Datetime("Last sent", compute="_compute_push_summary")
+
+    def _default_phone_country(self):
+        """The company's country, else the country of kommo_api's default phone region."""
+        return self.env.company.country_id or self.env.ref(f"base.{DEFAULT_PHONE_REGION.lower()}")
 
     @api.depends("company_id")
     @api.depends_context("company")
@@ -202,7 +203,7 @@ class KommoAccount(models.Model):
             if (
                 is_loopback(account.host)
                 and not self.env.su
-                and not self.env.user.has_group(ADMIN_ONLY)
+                and not self.env.user.has_group(GROUP_ADMIN)
             ):
                 raise ValidationError(
                     _(
@@ -361,7 +362,7 @@ class KommoAccount(models.Model):
         administrators."""
         if self.user_id.active and not self.user_id.share:
             return self.user_id
-        admins = self.env.ref("base.group_system").users
+        admins = self.env.ref(GROUP_ADMIN).users
         return admins.filtered(
             lambda user: self.company_id in user.company_ids and not user.share and user.active
         )

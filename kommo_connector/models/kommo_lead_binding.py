@@ -4,9 +4,8 @@ from odoo.tools import SQL
 
 from kommo_api import base_url
 
+from ..const import CRON_PUSH, lead_request_id
 from ..tools.kommo_id import KommoId
-
-PUSH_CRON_XMLID = "kommo_connector.ir_cron_kommo_push"
 
 
 class KommoLeadBinding(models.Model):
@@ -165,7 +164,7 @@ class KommoLeadBinding(models.Model):
                     {
                         "account_id": account.id,
                         "repair_id": order.id,
-                        "create_request_id": f"odoo-repair-{order.id}",
+                        "create_request_id": lead_request_id(order.id),
                     }
                     for order in missing
                 ]
@@ -202,7 +201,7 @@ class KommoLeadBinding(models.Model):
     @api.model
     def _kommo_trigger_push(self, at=None):
         """Run the push cron as soon as this transaction is committed (or at ``at``)."""
-        cron = self.env.ref(PUSH_CRON_XMLID, raise_if_not_found=False)
+        cron = self.env.ref(CRON_PUSH, raise_if_not_found=False)
         if cron:
             cron.sudo()._trigger(at)
 

@@ -20,19 +20,12 @@ from kommo_api import (
     verify_disconnect_signature,
 )
 
-from ..const import (
-    OAUTH_CALLBACK_ROUTE,
-    OAUTH_DISCONNECT_ROUTE,
-    OAUTH_STATE_SCOPE,
-    TOKEN_MAX_AGE_DAYS,
-)
+from ..const import GROUP_ADMIN, OAUTH_STATE_SCOPE, TOKEN_MAX_AGE_DAYS
+from ..controllers.main import KommoController
 from ..tools import OdooTokenStore, PgThrottle
 from ..tools.datetimes import aware_utc, naive_utc
 
 _logger = logging.getLogger(__name__)
-
-# Who may read the connection secrets and tokens (ORM and RPC alike).
-ADMIN_ONLY = "base.group_system"
 
 
 class KommoOAuthMixin(models.AbstractModel):
@@ -46,6 +39,7 @@ class KommoOAuthMixin(models.AbstractModel):
     _name = "kommo.oauth.mixin"
     _description = "Kommo connection of an account"
 
+    # The secrets and tokens: administrators only (ORM and RPC alike).
     auth_mode = fields.Selection(
         [("oauth", "OAuth app"), ("long_lived", "Long-lived token")],
         string="Authentication",
@@ -54,7 +48,7 @@ class KommoOAuthMixin(models.AbstractModel):
         tracking=True,
     )
     client_id = fields.Char("Integration ID", tracking=True)
-    client_secret = fields.Char("Secret key", groups=ADMIN_ONLY, copy=False)
+    client_secret = fields.Char("Secret key", groups=GROUP_ADMIN, copy=False)
     authorize_url = fields.Char(
         "Authorization page",
         required=True,
@@ -68,19 +62,19 @@ class KommoOAuthMixin(models.AbstractModel):
         help="Kommo calls this address when the integration is removed from the Kommo "
         "account: Odoo then stops sending and tells you.",
     )
-    access_token = fields.Char(groups=ADMIN_ONLY, copy=False)
-    refresh_token = fields.Char(groups=ADMIN_ONLY, copy=False)
-    token_expires_at = fields.Datetime("Access token expires", groups=ADMIN_ONLY, copy=False)
-    token_obtained_at = fields.Datetime("Tokens obtained", groups=ADMIN_ONLY, copy=False)
-    long_lived_token = fields.Char(groups=ADMIN_ONLY, copy=False)
+    access_token = fields.Char(groups=GROUP_ADMIN, copy=False)
+    refresh_token = fields.Char(groups=GROUP_ADMIN, copy=False)
+    token_expires_at = fields.Datetime("Access token expires", groups=GROUP_ADMIN, copy=False)
+    token_obtained_at = fields.Datetime("Tokens obtained", groups=GROUP_ADMIN, copy=False)
+    long_lived_token = fields.Char(groups=GROUP_ADMIN, copy=False)
 
     @api.depends("company_id")  # a dependency: a new account computes it before it is saved
     @api.depends_context("company")
     def _compute_redirect_uri(self):
         for account in self:
             base_url = account.get_base_url()
-            account.redirect_uri = base_url + OAUTH_CALLBACK_ROUTE
-            account.disconnect_hook_url = base_url + OAUTH_DISCONNECT_ROUTE
+            account.redirect_uri = base_url + KommoController._oauth_callback_url
+            account.disconnect_hook_url = base_url + KommoController._oauth_disconnect_url
 
     # -- the client ----------------------------------------------------------------------
 

@@ -7,12 +7,10 @@ from odoo.tools import plaintext2html
 
 from kommo_api import KommoError
 
-from ..const import WEBHOOK_EVENTS, WEBHOOK_ROUTE_PREFIX
+from ..const import GROUP_ADMIN, WEBHOOK_EVENTS
+from ..controllers.webhook import KommoWebhookController
 
 _logger = logging.getLogger(__name__)
-
-# Who may read the webhook secret (it authenticates Kommo's deliveries).
-ADMIN_ONLY = "base.group_system"
 
 
 def _new_webhook_secret(_records=None):
@@ -32,8 +30,9 @@ class KommoWebhookMixin(models.AbstractModel):
     _name = "kommo.webhook.mixin"
     _description = "Kommo webhook of an account"
 
-    webhook_secret = fields.Char(groups=ADMIN_ONLY, copy=False, default=_new_webhook_secret)
-    webhook_url = fields.Char("Webhook URL", compute="_compute_webhook_url", groups=ADMIN_ONLY)
+    # The secret authenticates Kommo's deliveries: administrators only.
+    webhook_secret = fields.Char(groups=GROUP_ADMIN, copy=False, default=_new_webhook_secret)
+    webhook_url = fields.Char("Webhook URL", compute="_compute_webhook_url", groups=GROUP_ADMIN)
     webhook_registered = fields.Boolean(readonly=True, copy=False, tracking=True)
     webhook_state = fields.Selection(
         [
@@ -52,7 +51,8 @@ class KommoWebhookMixin(models.AbstractModel):
         for account in self:
             secret = account.sudo().webhook_secret
             base = account.get_base_url()
-            account.webhook_url = f"{base}{WEBHOOK_ROUTE_PREFIX}/{secret}" if secret else False
+            prefix = KommoWebhookController._webhook_url_prefix
+            account.webhook_url = f"{base}{prefix}/{secret}" if secret else False
 
     def action_register_webhook(self):
         self.ensure_one()
