@@ -40,7 +40,10 @@ OWN_TRANSACTION_POLL_SECONDS = 0.05
 # How long a worker waits for another worker's token refresh before giving up.
 TOKEN_LOCK_WAIT_SECONDS = 40.0
 
+# The sync log and the applied webhook deliveries are kept this long by default, and
+# deleted this many rows a transaction once older.
 DEFAULT_RETENTION_DAYS = 90
+CLEANUP_BATCH_SIZE = 1000
 
 
 def lead_request_id(order_id):

@@ -1,4 +1,5 @@
 import contextlib
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from odoo import _, api, fields, models
@@ -380,6 +381,14 @@ class KommoAccount(models.Model):
         self.env["kommo.custom.field"]._kommo_refresh(self, client)
         self.env["kommo.field.map"]._kommo_propose_defaults(self)
         self.env["kommo.stage.map"]._kommo_propose_defaults(self)
+
+    @api.model
+    def _kommo_retention_limits(self):
+        """``[(account, oldest moment kept)]`` of the accounts that do not keep their sync
+        log and webhook deliveries forever (``retention_days`` 0)."""
+        accounts = self.sudo().with_context(active_test=False).search([("retention_days", ">", 0)])
+        now = fields.Datetime.now()
+        return [(account, now - timedelta(days=account.retention_days)) for account in accounts]
 
     def _kommo_can_push(self):
         """Whether sync jobs may talk to Kommo now: a dead connection must not be hammered."""

@@ -153,3 +153,16 @@ def account_in_own_transaction(account, lock=NO_KEY_UPDATE, wait=5.0):
 def auto_commit():
     """Whether a cron commits after each unit of work: not inside a test's transaction."""
     return not getattr(threading.current_thread(), "testing", False)
+
+
+def unlink_in_batches(records, domain, batch_size):
+    """Delete the records of ``records``' model that match ``domain``, ``batch_size`` at a
+    time, committing after each batch in a cron (``auto_commit``). Returns how many."""
+    commit = auto_commit()
+    deleted = 0
+    while batch := records.search(domain, limit=batch_size, order="id"):
+        batch.unlink()
+        deleted += len(batch)
+        if commit:
+            records.env.cr.commit()  # pylint: disable=invalid-commit
+    return deleted
