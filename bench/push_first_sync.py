@@ -27,7 +27,7 @@ from bench_odoo import (
     BenchSetupError,
     add_database_options,
     close_odoo,
-    drop_bench_database,
+    drop_database,
     fresh_run_database,
     load_odoo,
     prepared_bench,
@@ -175,7 +175,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         if args.keep_db:
             say(f"kept database {run_db}")
         else:
-            drop_bench_database(bench.pg, run_db)
+            drop_database(bench.pg, run_db)
 
 
 def print_setup(report: Report, args, info: dict, seeded, run_db: str) -> None:

@@ -28,6 +28,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 RUN_DIR = REPO / ".run"
+# The data dir of every Odoo the runners start: their databases' filestores are here.
+DATA_DIR = RUN_DIR / "odoo-data"
+FILESTORE = DATA_DIR / "filestore"
 SUPPORTED_MAJOR = 18
 
 # pip's own constraint for building Odoo's pins: cbor2 5.4.2 (in requirements.txt) builds only
@@ -60,6 +63,11 @@ _VERSION_RE = re.compile(r"^version_info\s*=\s*\(\s*['\"]?(?:saas~)?(\d+)['\"]?\
 
 class OdooNotFoundError(Exception):
     """ODOO_PATH was set but does not point into an Odoo source tree."""
+
+
+class NoOdoo18(Exception):  # noqa: N818 - a state the runners report, not a failure
+    """No Odoo was found, or one of another version: the runners that need Odoo 18 skip (or
+    refuse to start) and say why."""
 
 
 @dataclass(frozen=True)
@@ -176,6 +184,34 @@ def find_odoo(
             return _tree(root, "odoo-bin on PATH", launcher=resolved)
 
     return _importable_tree(find_spec)
+
+
+def find_odoo_18() -> OdooTree:
+    """The Odoo 18 tree ``find_odoo`` finds. Raises NoOdoo18 saying what to set when there is
+    none or it is another version, and OdooNotFoundError when ODOO_PATH is wrong."""
+    tree = find_odoo()
+    if tree is None:
+        raise NoOdoo18("no Odoo 18 found (set ODOO_PATH=/path/to/odoo-18 or put odoo-bin on PATH)")
+    if tree.version[0] != 18:
+        raise NoOdoo18(
+            f"Odoo {tree.version_label} at {tree.root} is not Odoo 18 "
+            "(set ODOO_PATH=/path/to/odoo-18)"
+        )
+    return tree
+
+
+def odoo_18_or_say(runner: str) -> tuple[OdooTree | None, int]:
+    """``(tree, 0)`` with Odoo 18; else ``(None, exit code)`` after the runner's closing line:
+    ``*** <runner> SKIPPED: ... ***`` and 0 without Odoo 18 (CI passes, loudly), ``*** <runner>
+    FAILED: ... ***`` and 2 when ODOO_PATH is wrong (a typo must not pass)."""
+    try:
+        return find_odoo_18(), 0
+    except OdooNotFoundError as exc:
+        say(f"*** {runner} FAILED: finding Odoo: {exc} ***")
+        return None, 2
+    except NoOdoo18 as exc:
+        say(f"*** {runner} SKIPPED: {exc} ***")
+        return None, 0
 
 
 def _importable_tree(find_spec: Callable[[str], object]) -> OdooTree | None:
@@ -321,7 +357,7 @@ def write_odoo_config(path: Path, tree: OdooTree, options: Mapping[str, object])
     addons = ",".join(str(p) for p in tree.addons_paths(REPO))
     parser["options"] = {
         "addons_path": addons,
-        "data_dir": str(RUN_DIR / "odoo-data"),
+        "data_dir": str(DATA_DIR),
         **{key: _config_value(value) for key, value in options.items()},
     }
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -25,11 +24,10 @@ from odoo_env import (
     REPO,
     RUN_DIR,
     SUITE_EXTRAS,
-    OdooNotFoundError,
     OdooTree,
     ensure_browser,
     ensure_odoo_requirements,
-    find_odoo,
+    odoo_18_or_say,
     say,
     write_odoo_config,
 )
@@ -37,6 +35,7 @@ from odoo_pg import (
     MODES,
     PgServer,
     PostgresUnavailableError,
+    clone_database,
     drop_database,
     module_state,
     start_postgres,
@@ -45,10 +44,6 @@ from odoo_proc import OdooLogEcho, Services, free_port, raise_on_sigterm, run_lo
 
 ADDON = "kommo_connector"
 ADDON_TESTS = REPO / ADDON / "tests"
-SKIP_NO_ODOO = (
-    "*** ODOO SUITE SKIPPED: no Odoo 18 found "
-    "(set ODOO_PATH=/path/to/odoo-18 or put odoo-bin on PATH) ***"
-)
 LOGS_KEPT = 10
 PYTEST_NO_TESTS = 5
 PYTEST_NO_PATH = 4
@@ -130,20 +125,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     raise_on_sigterm()
-    try:
-        tree = find_odoo()
-    except OdooNotFoundError as exc:
-        say(f"*** ODOO SUITE FAILED: {exc} ***")
-        return 2
+    tree, exit_code = odoo_18_or_say("ODOO SUITE")
     if tree is None:
-        say(SKIP_NO_ODOO)
-        return 0
-    if tree.version[0] != 18:
-        say(
-            f"*** ODOO SUITE SKIPPED: Odoo {tree.version_label} at {tree.root} is not Odoo 18 "
-            "(set ODOO_PATH=/path/to/odoo-18) ***"
-        )
-        return 0
+        return exit_code
     say(f"Odoo {tree.version_label} ({tree.found_by}): {tree.root}")
     started = time.monotonic()
     summary: list[str] = []
@@ -218,7 +202,8 @@ def run_suite(
     else:
         services.on_exit(f"database {db}", lambda: _drop(run))
     if args.template:
-        _clone_template(pg, args.template, db)
+        say(f"cloning database {args.template} into {db}")
+        clone_database(pg, args.template, db)
 
     say(f"logs: {run.odoo_log} and {run.pytest_log.name}")
     odoo_run = run_odoo_runner(run)
@@ -315,31 +300,8 @@ def _verdict(odoo_run: OdooRun, pytest_code: int) -> bool:
     return odoo_run.ok and pytest_ok
 
 
-def _clone_template(pg: PgServer, template: str, db: str) -> None:
-    say(f"cloning database {template} into {db}")
-    conn = pg.connect()
-    try:
-        with conn.cursor() as cr:
-            cr.execute(f'CREATE DATABASE "{db}" TEMPLATE "{template}"')
-    finally:
-        conn.close()
-    filestore = RUN_DIR / "odoo-data" / "filestore"
-    for data_dir in (filestore, *_template_filestores(template)):
-        source = data_dir / template
-        if source.is_dir():
-            shutil.copytree(source, filestore / db)
-            break
-
-
-def _template_filestores(template: str) -> list[Path]:
-    """Filestores named by ODOO_TEMPLATE_DATA_DIR (the template's Odoo data_dir), if any."""
-    data_dir = os.environ.get("ODOO_TEMPLATE_DATA_DIR")
-    return [Path(data_dir) / "filestore"] if data_dir else []
-
-
 def _drop(run: SuiteRun) -> None:
     drop_database(run.pg, run.db)
-    shutil.rmtree(RUN_DIR / "odoo-data" / "filestore" / run.db, ignore_errors=True)
     run.conf.unlink(missing_ok=True)
     say(f"dropped database {run.db}")
 

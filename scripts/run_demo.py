@@ -25,10 +25,11 @@ from odoo_env import (
     REPO,
     RUN_DIR,
     SUITE_EXTRAS,
+    NoOdoo18,
     OdooNotFoundError,
     OdooTree,
     ensure_odoo_requirements,
-    find_odoo,
+    find_odoo_18,
     say,
     write_odoo_config,
 )
@@ -36,6 +37,7 @@ from odoo_pg import (
     MODES,
     PgServer,
     PostgresUnavailableError,
+    clone_database,
     database_exists,
     drop_database,
     module_state,
@@ -128,17 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     raise_on_sigterm()
     try:
         target = kommo_target(os.environ)
-        tree = find_odoo()
-        if tree is None or tree.version[0] != 18:
-            raise DemoError(
-                "no Odoo 18 found: set ODOO_PATH=/path/to/odoo-18 or put odoo-bin "
-                "on PATH (README: Finding Odoo 18)"
-            )
+        tree = find_odoo_18()
         with Services() as services:
             return run(tree, target, args, services)
     except (
         DemoError,
         KommoSetupError,
+        NoOdoo18,
         OdooNotFoundError,
         PostgresUnavailableError,
         subprocess.CalledProcessError,
@@ -235,15 +233,7 @@ def prepare_database_copy(demo: Demo) -> None:
     prepare_database(demo, pristine, fresh=demo.args.fresh)
     if database_exists(demo.pg, db):
         drop_demo_database(demo.pg, db)
-    conn = demo.pg.connect()
-    try:
-        with conn.cursor() as cr:
-            cr.execute(f'CREATE DATABASE "{db}" TEMPLATE "{pristine}"')
-    finally:
-        conn.close()
-    filestore = RUN_DIR / "odoo-data" / "filestore"
-    if (filestore / pristine).is_dir():
-        shutil.copytree(filestore / pristine, filestore / db)
+    clone_database(demo.pg, pristine, db)
     # The copy holds the addon as the pristine does: a later --keep-data start needs no -u.
     shutil.copyfile(addon_stamp(pristine), addon_stamp(db))
     say(f"database {db}: a fresh copy of {pristine}")
@@ -252,7 +242,6 @@ def prepare_database_copy(demo: Demo) -> None:
 def drop_demo_database(pg: PgServer, db: str) -> None:
     """The database, its filestore and its stamp (run_smoke.py drops its own with it too)."""
     drop_database(pg, db)
-    shutil.rmtree(RUN_DIR / "odoo-data" / "filestore" / db, ignore_errors=True)
     addon_stamp(db).unlink(missing_ok=True)
 
 

@@ -16,7 +16,7 @@ sys.path.insert(0, str(SCRIPTS))
 import odoo_env  # noqa: E402
 import odoo_pg  # noqa: E402
 import odoo_suite  # noqa: E402
-from odoo_env import OdooNotFoundError, find_odoo  # noqa: E402
+from odoo_env import NoOdoo18, OdooNotFoundError, find_odoo, find_odoo_18  # noqa: E402
 
 RELEASE_18 = "version_info = (18, 0, 0, FINAL, 0, '')\n"
 
@@ -126,6 +126,16 @@ def test_nothing_found_gives_none(tmp_path):
 def test_the_version_is_read_without_importing_odoo(tmp_path):
     tree = make_tree(tmp_path / "odoo17", release="version_info = (17, 0, 0, FINAL, 0, '')\n")
     assert find_odoo({"ODOO_PATH": str(tree), "PATH": ""}, nothing_importable).version == (17, 0)
+
+
+def test_the_runners_take_odoo_18_only_and_say_what_they_found(tmp_path, monkeypatch):
+    monkeypatch.setenv("ODOO_PATH", str(make_tree(tmp_path / "odoo18")))
+    assert find_odoo_18().version == (18, 0)
+
+    odoo17 = make_tree(tmp_path / "odoo17", release="version_info = (17, 0, 0, FINAL, 0, '')\n")
+    monkeypatch.setenv("ODOO_PATH", str(odoo17))
+    with pytest.raises(NoOdoo18, match=f"Odoo 17.0 at {odoo17} is not Odoo 18"):
+        find_odoo_18()
 
 
 def test_a_saas_release_reads_as_its_major_version(tmp_path):

@@ -4,12 +4,14 @@ from urllib.parse import urlsplit
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import plaintext2html
 
 from kommo_api import DEFAULT_PHONE_REGION, KommoError, is_loopback, normalize_host
 
 from ..const import DEFAULT_RETENTION_DAYS, GROUP_ADMIN
 from ..tools.cursors import RowsBusy, account_in_own_transaction
 from ..tools.kommo_id import KommoId
+from ..tools.user_errors import kommo_error_as_user_error
 
 
 class KommoAccount(models.Model):
@@ -288,9 +290,7 @@ class KommoAccount(models.Model):
             if account.webhook_registered and account.state == "connected":
                 # A failure is in the sync log; Kommo drops hooks that keep failing anyway.
                 with contextlib.suppress(KommoError):
-                    account._kommo_client(operation="webhook_unregister").unsubscribe_webhook(
-                        account.sudo().webhook_url
-                    )
+                    account._kommo_unsubscribe_webhook()
             account._kommo_forget_tokens(
                 "not_connected",
                 token_obtained_at=False,
@@ -303,12 +303,8 @@ class KommoAccount(models.Model):
     def action_refresh_metadata(self):
         self.ensure_one()
         client = self._kommo_client(operation="discovery")
-        try:
+        with kommo_error_as_user_error(_("Could not read the pipelines and fields from Kommo: %s")):
             self._kommo_discover(client)
-        except KommoError as exc:
-            raise UserError(
-                _("Could not read the pipelines and fields from Kommo: %s", exc.message)
-            ) from exc
         return self._kommo_notification(
             _("Kommo pipelines and fields"),
             _("%(pipelines)s pipelines and %(fields)s fields read from Kommo.")
@@ -319,10 +315,8 @@ class KommoAccount(models.Model):
         self.ensure_one()
         client = self._kommo_client(operation="create_fields")
         shop = self.with_context(lang=self._kommo_lang())  # the fields are named in its words
-        try:
+        with kommo_error_as_user_error(_("Could not create the fields in Kommo: %s")):
             created = self.env["kommo.field.map"]._kommo_create_missing_fields(shop, client)
-        except KommoError as exc:
-            raise UserError(_("Could not create the fields in Kommo: %s", exc.message)) from exc
         if not created:
             return self._kommo_notification(
                 _("Kommo fields"), _("Kommo already has every field the map needs.")
@@ -367,6 +361,24 @@ class KommoAccount(models.Model):
         return admins.filtered(
             lambda user: self.company_id in user.company_ids and not user.share and user.active
         )
+
+    def _kommo_give_todo(self, summary, message):
+        """A to-do ``summary`` on the account for each of its people to tell, saying
+        ``message``; someone who has it open already is not given a second one."""
+        todo = self.env.ref("mail.mail_activity_data_todo")
+        for user in self._kommo_people_to_tell():
+            asked = self.activity_ids.filtered(
+                lambda act, user=user: (
+                    act.user_id == user and act.activity_type_id == todo and act.summary == summary
+                )
+            )
+            if not asked:
+                self.activity_schedule(
+                    act_type_xmlid="mail.mail_activity_data_todo",
+                    summary=summary,
+                    note=plaintext2html(message),
+                    user_id=user.id,
+                )
 
     def _kommo_info_values(self, info):
         return {

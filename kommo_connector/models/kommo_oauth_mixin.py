@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import consteq, plaintext2html
+from odoo.tools import consteq
 from odoo.tools.misc import hmac
 
 from kommo_api import (
@@ -271,21 +271,7 @@ class KommoOAuthMixin(models.AbstractModel):
         )
 
     def _kommo_ask_for_reconnection(self, message):
-        todo = self.env.ref("mail.mail_activity_data_todo")
-        summary = _("Reconnect Kommo")
-        for user in self._kommo_people_to_tell():
-            already_asked = self.activity_ids.filtered(
-                lambda act, user=user: (
-                    act.user_id == user and act.activity_type_id == todo and act.summary == summary
-                )
-            )
-            if not already_asked:
-                self.activity_schedule(
-                    act_type_xmlid="mail.mail_activity_data_todo",
-                    summary=summary,
-                    note=plaintext2html(message),
-                    user_id=user.id,
-                )
+        self._kommo_give_todo(_("Reconnect Kommo"), message)
         self.message_post(body=message)
 
     def _kommo_record_failure(self, error, connecting=False):
