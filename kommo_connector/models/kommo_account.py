@@ -136,6 +136,13 @@ class KommoAccount(models.Model):
         help="How many contacts Kommo held when the push last read the contact list: it "
         "chooses between reading the list and searching customer by customer.",
     )
+    kommo_contacts_read_at = fields.Datetime(
+        "Contact list read until",
+        readonly=True,
+        copy=False,
+        help="The push read Kommo's whole contact list once and keeps its phones and e-mails; "
+        "from then on it reads only the contacts changed since this moment.",
+    )
     sync_log_count = fields.Integer(compute="_compute_sync_log_count")
     pending_count = fields.Integer("Waiting to be sent", compute="_compute_push_summary")
     error_count = fields.Integer("Failed", compute="_compute_push_summary")

@@ -42,3 +42,4 @@ from . import test_tour_shop_screens
 from . import test_push_fault_mix
 from . import test_push_links
 from . import test_push_merges
+from . import test_contact_memory
