@@ -99,6 +99,31 @@ class TestRememberedContactList(KommoPushCase):
         self.assertFalse(self.account.kommo_contacts_read_at)
         self.assertFalse(self.env["kommo.contact.key"].search_count([]))
 
+    def connect_again(self, previous_kommo_account):
+        self.account.write(
+            {
+                "kommo_account_id": previous_kommo_account,
+                "auth_mode": "long_lived",
+                "long_lived_token": self.emu.issue_long_lived_token(days=30),
+            }
+        )
+        self.account.action_connect()
+        self.assertEqual(self.account.state, "connected")
+
+    def test_connecting_to_another_kommo_account_forgets_the_list(self):
+        self.first_sync()
+        self.connect_again(previous_kommo_account=1234)
+        self.assertFalse(self.account.kommo_contacts_read_at)
+        self.assertFalse(self.account.kommo_contact_count)
+        self.assertFalse(self.env["kommo.contact.key"].search_count([]))
+
+    def test_connecting_again_to_the_same_kommo_account_keeps_the_list(self):
+        self.first_sync()
+        read_at = self.account.kommo_contacts_read_at
+        self.connect_again(previous_kommo_account=self.emu.account_id)
+        self.assertEqual(self.account.kommo_contacts_read_at, read_at)
+        self.assertTrue(self.env["kommo.contact.key"].search_count([]))
+
 
 @tagged("post_install", "-at_install")
 class TestPhoneSearchReadings(KommoPushCase):
