@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Lint gates (README "Quality gates"); scripts/test.sh runs them first, so CI enforces them.
 #   1. ruff: lint and format check of all Python (ruff.toml);
-#   2. pylint + pylint-odoo with OCA's mandatory checks for 18.0 (.pylintrc-mandatory):
-#      a single message fails;
+#   2. pylint + pylint-odoo with OCA's mandatory checks (.pylintrc-mandatory), once for each
+#      Odoo series the addon installs on (ODOO_SERIES: 18.0 and 19.0): a single message fails;
 #   3. pylint with OCA's optional checks as well (.pylintrc): reported, never failing;
 #   4. oca-checks-odoo-module (manifest, XML/CSV ids and duplicates, view syntax) and
 #      oca-checks-po (translation files), as OCA's pre-commit runs them: any finding fails.
@@ -74,8 +74,10 @@ gate "ruff format" "$PY" -m ruff format --check --config ruff.toml "${ruff_targe
 if [ ${#addons[@]} -eq 0 ]; then
     echo "== lint: no Odoo addon found, pylint-odoo and OCA checks skipped"
 else
-    gate "pylint-odoo (mandatory)" "$PY" -m pylint --rcfile=.pylintrc-mandatory \
-        --output-format="$pylint_format" "${addons[@]}"
+    for series in ${ODOO_SERIES:-18.0 19.0}; do
+        gate "pylint-odoo $series (mandatory)" "$PY" -m pylint --rcfile=.pylintrc-mandatory \
+            --valid-odoo-versions="$series" --output-format="$pylint_format" "${addons[@]}"
+    done
     if [ "${LINT_OPTIONAL:-1}" != 0 ]; then
         echo "== lint: pylint-odoo (optional checks, report only)"
         "$PY" -m pylint --rcfile=.pylintrc --exit-zero --output-format="$pylint_format" \
