@@ -72,7 +72,7 @@ def find_bench_odoo(base_db: str, postgres: str) -> BenchOdoo:
             **pg.odoo_options(),
             "http_interface": "127.0.0.1",
             "max_cron_threads": 0,
-            "without_demo": "all",
+            "without_demo": tree.without_demo,
             "list_db": False,
         },
     )
@@ -135,7 +135,7 @@ def _odoo_install(bench: BenchOdoo, step: list[str], what: str) -> None:
         "-d",
         bench.base_db,
         *step,
-        "--without-demo=all",
+        f"--without-demo={bench.tree.without_demo}",
         "--stop-after-init",
         "--no-http",
     ]

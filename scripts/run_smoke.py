@@ -21,7 +21,7 @@ import sys
 import time
 from collections.abc import Iterator
 
-from odoo_env import OdooNotFoundError, find_odoo, say
+from odoo_env import OdooNotFoundError, demo_tree, find_odoo_trees, say
 from odoo_pg import MODES, PostgresUnavailableError, database_exists, start_postgres
 from odoo_proc import free_port, raise_on_sigterm
 from run_demo import drop_demo_database
@@ -29,8 +29,8 @@ from run_smoke_checks import RunChecks
 from run_smoke_process import LOGS, RunCommand, SmokeStepError
 
 SKIP_NO_ODOO = (
-    "*** RUN SMOKE SKIPPED: no Odoo 18 found "
-    "(set ODOO_PATH=/path/to/odoo-18 or put odoo-bin on PATH) ***"
+    "*** RUN SMOKE SKIPPED: no Odoo 18 or 19 found "
+    "(set ODOO_PATH=/path/to/odoo or ODOO19_PATH, or put odoo-bin on PATH) ***"
 )
 DATABASE = "kc_smoke"
 SMOKE_LOG = LOGS / "run-smoke.log"
@@ -88,11 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     raise_on_sigterm()
     try:
-        tree = find_odoo()
+        tree = demo_tree(find_odoo_trees())
     except OdooNotFoundError as exc:
         say(f"*** RUN SMOKE FAILED: finding Odoo: {exc} ***")
         return 2
-    if tree is None or tree.version[0] != 18:
+    if tree is None:
         say(SKIP_NO_ODOO)
         return 0
     started = time.monotonic()

@@ -38,7 +38,7 @@ def run_with_output(text: str, tmp_path: Path) -> RunCommand:
 
 
 def test_without_odoo_the_smoke_says_skipped_and_passes(monkeypatch, capsys):
-    monkeypatch.setattr(run_smoke, "find_odoo", lambda: None)
+    monkeypatch.setattr(run_smoke, "find_odoo_trees", dict)
 
     assert run_smoke.main([]) == 0
     assert capsys.readouterr().out.strip() == run_smoke.SKIP_NO_ODOO

@@ -18,6 +18,7 @@ from . import kommo_contact_key
 from . import kommo_push
 from . import repair_order
 from . import res_partner
+from . import res_groups
 from . import kommo_inbound
 from . import kommo_webhook_event
 from . import kommo_webhook_event_display

@@ -239,13 +239,17 @@ class KommoAccount(models.Model):
                         account.host,
                     )
                 ) from None
-            # A local address would send the tokens and the client secret to any program
-            # listening on this server: only for the emulator, set up by an administrator.
-            if (
-                is_loopback(account.host)
-                and not self.env.su
-                and not self.env.user.has_group(ADMIN_ONLY)
-            ):
+
+    def _kommo_check_host_author(self):
+        """A local address would send the tokens and the client secret to any program listening
+        on this server: only for the emulator, set up by an administrator.
+
+        Called by create and write, not a constraint: 19.0 runs constraints as superuser.
+        """
+        if self.env.su or self.env.user.has_group(ADMIN_ONLY):
+            return
+        for account in self.filtered("host"):
+            if is_loopback(account.host):
                 raise ValidationError(
                     _(
                         "Only an administrator can point the Kommo account to an address on "
@@ -253,6 +257,18 @@ class KommoAccount(models.Model):
                         account.host,
                     )
                 )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        accounts = super().create(vals_list)
+        accounts._kommo_check_host_author()
+        return accounts
+
+    def write(self, vals):
+        result = super().write(vals)
+        if "host" in vals:
+            self._kommo_check_host_author()
+        return result
 
     @api.constrains("pipeline_id")
     def _check_pipeline_of_account(self):

@@ -22,6 +22,7 @@ from kommo_api.oauth import TOKEN_PATH
 
 from ..const import OAUTH_STATE_SCOPE, TOKEN_MAX_AGE_DAYS
 from ..tools import OdooTokenStore, PgThrottle
+from ..tools.compat import GROUP_USERS_FIELD
 
 _logger = logging.getLogger(__name__)
 
@@ -262,7 +263,7 @@ class KommoAccount(models.Model):
     def _kommo_people_to_tell(self):
         if self.user_id.active and not self.user_id.share:
             return self.user_id
-        admins = self.env.ref("base.group_system").users
+        admins = self.env.ref("base.group_system")[GROUP_USERS_FIELD]
         return admins.filtered(
             lambda user: self.company_id in user.company_ids and not user.share and user.active
         )

@@ -3,6 +3,7 @@ from odoo.tools import SQL
 
 from kommo_api import base_url
 
+from ..tools.compat import Constraint
 from ..tools.kommo_id import KommoId
 
 
@@ -26,13 +27,10 @@ class KommoContactBinding(models.Model):
     kommo_contact_id = KommoId("Kommo contact ID", required=True, index=True)
     kommo_contact_url = fields.Char("Kommo contact", compute="_compute_kommo_contact_url")
 
-    _sql_constraints = [
-        (
-            "account_partner_uniq",
-            "unique(account_id, partner_id)",
-            "A customer is bound to one Kommo contact per Kommo account.",
-        ),
-    ]
+    _account_partner_uniq = Constraint(
+        "unique(account_id, partner_id)",
+        "A customer is bound to one Kommo contact per Kommo account.",
+    )
 
     @api.depends("kommo_contact_id", "account_id.host")
     def _compute_kommo_contact_url(self):

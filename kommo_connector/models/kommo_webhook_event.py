@@ -7,6 +7,7 @@ from odoo.tools import SQL, consteq
 
 from kommo_api import WebhookParseError, parse_webhook
 
+from ..tools.compat import Constraint
 from .kommo_inbound import auto_commit, event_label
 
 _logger = logging.getLogger(__name__)
@@ -81,13 +82,10 @@ class KommoWebhookEvent(models.Model):
     )
     processed_at = fields.Datetime(readonly=True, copy=False)
 
-    _sql_constraints = [
-        (
-            "fingerprint_account_uniq",
-            "unique(account_id, fingerprint)",
-            "A webhook delivery is stored once per Kommo account.",
-        ),
-    ]
+    _fingerprint_account_uniq = Constraint(
+        "unique(account_id, fingerprint)",
+        "A webhook delivery is stored once per Kommo account.",
+    )
 
     # -- receiving ------------------------------------------------------------------------
 
