@@ -4,7 +4,8 @@ Shared by ``odoo_suite.py`` (``make test-odoo``) and ``run_demo.py`` (``make run
 not on PyPI and its location differs per machine, so nothing here is hard-coded: the trees are
 discovered at run time (``find_odoo_trees``), one per supported series:
 
-* ``ODOO18_PATH`` / ``ODOO19_PATH``: a tree of that series (anything inside it will do);
+* ``ODOO18_PATH`` / ``ODOO19_PATH``: a tree of that series (anything inside it will do),
+  else ``odoo18-bin`` / ``odoo19-bin`` on ``PATH`` (a link to that tree's launcher);
 * then the first of (``find_odoo``), whatever its series:
 
   1. ``ODOO_PATH``: a folder of the tree (or anything inside it, e.g. its ``odoo-bin``);
@@ -230,6 +231,9 @@ def find_odoo_trees(
         variable = f"ODOO{major}_PATH"
         explicit = environ.get(variable, "").strip()
         if not explicit:
+            tree = _series_launcher_tree(major, environ)
+            if tree is not None:
+                trees[major] = tree
             continue
         root = tree_root_above(Path(explicit).expanduser().resolve())
         tree = _tree(root, variable) if root else None
@@ -244,6 +248,19 @@ def find_odoo_trees(
     if general is not None:
         trees.setdefault(general.major, general)
     return dict(sorted(trees.items()))
+
+
+def _series_launcher_tree(major: int, environ: Mapping[str, str]) -> OdooTree | None:
+    """The tree of ``odoo<major>-bin`` on PATH (e.g. ``odoo19-bin``, a link to a 19.0 tree's
+    launcher), when it is one of that series: how a machine with two trees names the second
+    one without an environment variable, as ``odoo-bin`` names the first."""
+    binary = on_path(f"odoo{major}-bin", environ)
+    if binary is None:
+        return None
+    resolved = binary.resolve()
+    root = tree_root_above(resolved.parent)
+    tree = _tree(root, f"odoo{major}-bin on PATH", launcher=resolved) if root else None
+    return tree if tree is not None and tree.major == major else None
 
 
 def demo_tree(trees: Mapping[int, OdooTree], series: int | None = None) -> OdooTree | None:

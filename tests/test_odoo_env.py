@@ -187,6 +187,26 @@ def test_odoo19_path_adds_the_19_tree_to_the_one_found_the_usual_way(tmp_path):
     assert trees[19].addons_paths() == [tree19 / "odoo" / "addons", tree19 / "addons"]
 
 
+def test_odoo19_bin_on_path_names_the_19_tree_beside_odoo_bin(tmp_path):
+    tree18 = make_tree(tmp_path / "odoo18")
+    tree19 = make_tree(tmp_path / "odoo19", layout="git", release=RELEASE_19)
+    environ = link_on_path(tmp_path / "bin", tree18 / "setup" / "odoo")
+    (tmp_path / "bin" / "odoo19-bin").symlink_to(tree19 / "odoo-bin")
+    trees = odoo_env.find_odoo_trees(environ, nothing_importable)
+    assert {major: tree.root for major, tree in trees.items()} == {18: tree18, 19: tree19}
+    assert trees[19].found_by == "odoo19-bin on PATH"
+    assert trees[19].launcher == tree19 / "odoo-bin"
+
+
+def test_odoo19_bin_leading_to_another_series_is_left_out(tmp_path):
+    tree18 = make_tree(tmp_path / "odoo18")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "odoo19-bin").symlink_to(tree18 / "setup" / "odoo")
+    trees = odoo_env.find_odoo_trees({"PATH": str(bin_dir)}, nothing_importable)
+    assert trees == {}
+
+
 def test_odoo_path_may_hold_19_alone(tmp_path):
     tree19 = make_tree(tmp_path / "odoo19", release=RELEASE_19)
     trees = odoo_env.find_odoo_trees({"ODOO_PATH": str(tree19), "PATH": ""}, nothing_importable)
