@@ -5,10 +5,10 @@ PY := $(VENV)/bin/python
 .PHONY: help venv test test-api test-odoo lint format run emulator bench bench-faults bench-webhooks clean
 
 help:
-	@echo "make run        Odoo 18 + demo database + the Kommo emulator (README: Run)"
+	@echo "make run        Odoo (18, or ARGS=\"--series 19\") + demo database + the Kommo emulator"
 	@echo "make test       everything CI runs: lint, kommo_api tests, the Odoo suite"
 	@echo "make test-api   the Odoo-free tests only (kommo_api and the emulator)"
-	@echo "make test-odoo  the Odoo suite only (skipped, loudly, when no Odoo 18 is found)"
+	@echo "make test-odoo  the Odoo suite on each Odoo series found (18, 19; skipped loudly if none)"
 	@echo "make lint       ruff, pylint-odoo and the OCA module/.po checks"
 	@echo "make emulator   the Kommo emulator alone, with its demo account, on port 8899"
 	@echo "make check-kommo  check a real Kommo account: ARGS=\"--host acme.kommo.com --token-file F [--write]\""
@@ -36,7 +36,7 @@ format: venv
 	$(PY) -m ruff check --fix .
 
 run: venv
-	$(PY) scripts/run_demo.py
+	$(PY) scripts/run_demo.py $(ARGS)
 
 emulator: venv
 	$(PY) -m kommo_api.testing --port 8899 --seed demo

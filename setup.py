@@ -4,10 +4,15 @@ One distribution carries two things:
 
 * ``kommo_api``: the Odoo-free client of Kommo's REST API v4, with its emulator
   (``kommo_api.testing``);
-* the Odoo 18 addon, as the ``odoo.addons.kommo_connector`` package, the layout that
+* the addon, as the ``odoo.addons.kommo_connector`` package, the layout that
   setuptools-odoo and whool give to addons published on PyPI. Odoo itself is not a
   requirement: Odoo is not pip-installable everywhere, and deployments that run Odoo from
   source keep using their addons path.
+
+One wheel installs into an Odoo 18.0 or 19.0 environment alike: the addon's source serves both
+series, so its version is the manifest's, without a series ("1.1.0"; Odoo records it as
+18.0.1.1.0 or 19.0.1.1.0). setuptools-odoo and whool would name a wheel per series
+(odoo-addon-<name>==18.0.x, requiring odoo 18.0); README "Odoo 18 and 19" says why not here.
 """
 
 import ast
@@ -36,7 +41,9 @@ addon_packages, addon_package_dir = _addon_packages()
 setup(
     name="kommo-connector",
     version=_manifest()["version"],
-    description="Kommo CRM (amoCRM) connector for Odoo 18 repair orders, with an Odoo-free client",
+    description=(
+        "Kommo CRM (amoCRM) connector for Odoo 18 and 19 repair orders, with an Odoo-free client"
+    ),
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="LGPL-3",
@@ -73,6 +80,7 @@ setup(
     classifiers=[
         "Framework :: Odoo",
         "Framework :: Odoo :: 18.0",
+        "Framework :: Odoo :: 19.0",
         "License :: OSI Approved :: GNU Lesser General Public License v3 (LGPLv3)",
         "Programming Language :: Python :: 3",
     ],

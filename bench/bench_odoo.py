@@ -21,11 +21,9 @@ sys.path.insert(0, str(REPO / "scripts"))
 from odoo_env import (  # noqa: E402 - the runners' modules live in scripts/
     RUN_DIR,
     SUITE_EXTRAS,
-    NoOdoo18,
-    OdooNotFoundError,
     OdooTree,
     ensure_odoo_requirements,
-    find_odoo_18,
+    find_odoo,
     say,
     write_odoo_config,
 )
@@ -64,10 +62,11 @@ class BenchOdoo:
 
 
 def find_bench_odoo(base_db: str, postgres: str) -> BenchOdoo:
-    try:
-        tree = find_odoo_18()
-    except (NoOdoo18, OdooNotFoundError) as exc:
-        raise BenchSetupError(str(exc)) from None
+    tree = find_odoo()
+    if tree is None or tree.version[0] != 18:
+        raise BenchSetupError(
+            "no Odoo 18 found: set ODOO_PATH=/path/to/odoo-18 or put odoo-bin on PATH"
+        )
     ensure_odoo_requirements(tree, SUITE_EXTRAS)  # the same stamp as the Odoo suite
     pg = start_postgres(postgres)
     conf = write_odoo_config(
@@ -77,7 +76,7 @@ def find_bench_odoo(base_db: str, postgres: str) -> BenchOdoo:
             **pg.odoo_options(),
             "http_interface": "127.0.0.1",
             "max_cron_threads": 0,
-            "without_demo": "all",
+            "without_demo": tree.without_demo,
             "list_db": False,
         },
     )
@@ -140,7 +139,7 @@ def _odoo_install(bench: BenchOdoo, step: list[str], what: str) -> None:
         "-d",
         bench.base_db,
         *step,
-        "--without-demo=all",
+        f"--without-demo={bench.tree.without_demo}",
         "--stop-after-init",
         "--no-http",
     ]

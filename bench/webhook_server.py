@@ -80,7 +80,7 @@ class OdooServer:
                 "workers": self.workers,
                 "max_cron_threads": 0,
                 "db_maxconn": self.db_maxconn,
-                "without_demo": "all",
+                "without_demo": self.bench.tree.without_demo,
             },
         )
         LOGS.mkdir(parents=True, exist_ok=True)

@@ -71,16 +71,30 @@ def phone_digits(raw: str | None) -> str:
 
 
 def phone_search_keys(e164: str) -> list[str]:
-    """The ``query`` strings to search Kommo contacts for this number, most specific first:
-    all its digits (``5511987654321``), then its national significant number (``11987654321``,
-    which also finds numbers stored in national form, with or without a trunk prefix).
+    """The ``query`` strings to search Kommo contacts for this number, in the order to try:
+    the E.164 text itself (``+5511987654321``), its national significant number
+    (``11987654321``), all its digits (``5511987654321``), then the number as people write it
+    internationally (``+55 11 98765-4321``) and nationally (``(11) 98765-4321``).
 
-    Kommo matches a query as a substring, so a hit is a candidate only: confirm it by
-    normalising the contact's phone values and comparing them with ``e164``.
+    How Kommo's search meets phone values is not documented (CONTRACT.md, "Phone search"), so
+    the keys hold under both readings. Comparing digits, the first key finds the number
+    however it is stored (the national number adds one stored with a trunk prefix). Matching
+    only a value written exactly as the query, the E.164 text finds every contact this
+    connector created (it stores phones in E.164), and the other keys the ways people and
+    other integrations most often store a number.
+
+    Kommo's search may also match a query as a substring, so a hit is a candidate only:
+    confirm it by normalising the contact's phone values and comparing them with ``e164``.
     """
     number = _parse_valid(e164, None)
     national = phonenumbers.national_significant_number(number)
-    keys = [f"{number.country_code}{national}", national]
+    keys = [
+        phonenumbers.format_number(number, PhoneNumberFormat.E164),
+        national,
+        f"{number.country_code}{national}",
+        phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL),
+        phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL),
+    ]
     return list(dict.fromkeys(keys))
 
 

@@ -1,7 +1,7 @@
 {
     "name": "Kommo CRM Connector for Repairs",
     "summary": "Repair orders become Kommo leads; Kommo stage changes come back to Odoo",
-    "version": "18.0.1.1.0",
+    "version": "1.1.0",
     "category": "Inventory/Inventory",
     "website": "https://github.com/kommo-connector/kommo_connector",
     "author": "kommo_connector developers",
@@ -28,6 +28,10 @@
         "views/menus.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "kommo_connector/static/src/js/kommo_field_path.js",
+            "kommo_connector/static/src/js/kommo_field_path.xml",
+        ],
         "web.assets_tests": [
             "kommo_connector/static/src/js/tours/*.js",
         ],

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Lint gates (README "Quality gates"); scripts/test.sh runs them first, so CI enforces them.
 #   1. ruff: lint and format check of all Python (ruff.toml);
-#   2. pylint + pylint-odoo with OCA's mandatory checks for 18.0 (.pylintrc-mandatory):
-#      a single message fails;
+#   2. pylint + pylint-odoo with OCA's mandatory checks (.pylintrc-mandatory), once for each
+#      series in ODOO_SERIES (default 18.0: pylint-odoo 9.1.3 knows no 19.0 and turns all its
+#      checks off for it; README "Odoo 18 and 19"): a single message fails;
 #   3. pylint with OCA's optional checks as well (.pylintrc): reported, never failing;
 #   4. oca-checks-odoo-module (manifest, XML/CSV ids and duplicates, view syntax) and
 #      oca-checks-po (translation files), as OCA's pre-commit runs them: any finding fails.
@@ -74,8 +75,10 @@ gate "ruff format" "$PY" -m ruff format --check --config ruff.toml "${ruff_targe
 if [ ${#addons[@]} -eq 0 ]; then
     echo "== lint: no Odoo addon found, pylint-odoo and OCA checks skipped"
 else
-    gate "pylint-odoo (mandatory)" "$PY" -m pylint --rcfile=.pylintrc-mandatory \
-        --output-format="$pylint_format" "${addons[@]}"
+    for series in ${ODOO_SERIES:-18.0}; do
+        gate "pylint-odoo $series (mandatory)" "$PY" -m pylint --rcfile=.pylintrc-mandatory \
+            --valid-odoo-versions="$series" --output-format="$pylint_format" "${addons[@]}"
+    done
     if [ "${LINT_OPTIONAL:-1}" != 0 ]; then
         echo "== lint: pylint-odoo (optional checks, report only)"
         "$PY" -m pylint --rcfile=.pylintrc --exit-zero --output-format="$pylint_format" \

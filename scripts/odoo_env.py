@@ -1,14 +1,23 @@
-"""Finding and preparing an Odoo 18 source tree for the project's runners.
+"""Finding and preparing Odoo source trees (18.0 and 19.0) for the project's runners.
 
 Shared by ``odoo_suite.py`` (``make test-odoo``) and ``run_demo.py`` (``make run``). Odoo is
-not on PyPI and its location differs per machine, so nothing here is hard-coded: the tree is
-discovered at run time, in this order:
+not on PyPI and its location differs per machine, so nothing here is hard-coded: the trees are
+discovered at run time (``find_odoo_trees``), one per supported series:
 
-1. ``ODOO_PATH``: a folder of the tree (or anything inside it, e.g. its ``odoo-bin``);
-2. ``odoo-bin`` on ``PATH``, resolved through symlinks and walked up to the folder holding
-   ``odoo/release.py`` (a package layout has its launcher at ``<tree>/setup/odoo``, a git
-   checkout has ``odoo-bin`` at the top);
-3. an importable ``odoo`` package.
+* ``ODOO18_PATH`` / ``ODOO19_PATH``: a tree of that series (anything inside it will do),
+  else ``odoo18-bin`` / ``odoo19-bin`` on ``PATH`` (a link to that tree's launcher);
+* then the first of (``find_odoo``), whatever its series:
+
+  1. ``ODOO_PATH``: a folder of the tree (or anything inside it, e.g. its ``odoo-bin``);
+  2. ``odoo-bin`` on ``PATH``, resolved through symlinks and walked up to the folder holding
+     ``odoo/release.py`` (a package layout has its launcher at ``<tree>/setup/odoo``, a git
+     checkout has ``odoo-bin`` at the top);
+  3. an importable ``odoo`` package.
+
+The series is read from the tree's ``odoo/release.py``. A tree of the project's own series
+(18.0) runs in the project's environment (``.venv``); a tree of another series gets a virtual
+environment of its own under ``.run/`` (``.run/venv-odoo19``), built from that tree's
+``requirements.txt`` the first time, since each series pins its own library versions.
 """
 
 from __future__ import annotations
@@ -31,7 +40,9 @@ RUN_DIR = REPO / ".run"
 # The data dir of every Odoo the runners start: their databases' filestores are here.
 DATA_DIR = RUN_DIR / "odoo-data"
 FILESTORE = DATA_DIR / "filestore"
-SUPPORTED_MAJOR = 18
+# The series the addon installs on; the first one runs in the project's own .venv.
+SUPPORTED_MAJORS = (18, 19)
+PROJECT_MAJOR = SUPPORTED_MAJORS[0]
 
 # pip's own constraint for building Odoo's pins: cbor2 5.4.2 (in requirements.txt) builds only
 # with setuptools < 81, and recent pip applies PIP_BUILD_CONSTRAINT (not PIP_CONSTRAINT) to
@@ -42,6 +53,9 @@ BUILD_CONSTRAINTS = "setuptools<81\n"
 # its plugins through pkg_resources, dies at start and prefork Odoo restarts its websocket
 # process about once a second. pkg_resources is gone from setuptools 81.
 SUITE_EXTRAS = ("pytest-odoo", "websocket-client", "setuptools>=70,<81")
+# What the addon needs beyond Odoo, for a series' own venv (setup.py's install_requires: the
+# project itself reaches it through PYTHONPATH, not installed).
+ADDON_REQUIREMENTS = ("requests>=2.25", "phonenumbers>=8.12")
 
 # Debian packages that pip needs to build Odoo's pinned requirements (psycopg2, python-ldap,
 # lxml, Pillow ...) from source.
@@ -65,11 +79,6 @@ class OdooNotFoundError(Exception):
     """ODOO_PATH was set but does not point into an Odoo source tree."""
 
 
-class NoOdoo18(Exception):  # noqa: N818 - a state the runners report, not a failure
-    """No Odoo was found, or one of another version: the runners that need Odoo 18 skip (or
-    refuse to start) and say why."""
-
-
 @dataclass(frozen=True)
 class OdooTree:
     """An Odoo source tree: ``root`` is the folder holding ``odoo/release.py``."""
@@ -85,8 +94,30 @@ class OdooTree:
         return f"{self.version[0]}.{self.version[1]}"
 
     @property
+    def major(self) -> int:
+        return self.version[0]
+
+    @property
     def requirements(self) -> Path:
         return self.root / "requirements.txt"
+
+    @property
+    def without_demo(self) -> str:
+        """The ``without_demo`` setting for no demo data: 18.0 takes a list of modules ("all"),
+        19.0 a boolean."""
+        return "all" if self.major < 19 else "True"
+
+    @property
+    def venv(self) -> Path | None:
+        """The virtual environment that runs this tree; None: the project's own (.venv)."""
+        if self.major == PROJECT_MAJOR or self.on_sys_path:
+            return None
+        return RUN_DIR / f"venv-odoo{self.major}"
+
+    @property
+    def python(self) -> str:
+        venv = self.venv
+        return sys.executable if venv is None else str(venv / "bin" / "python")
 
     def addons_paths(self, *extra: Path) -> list[Path]:
         # A git checkout keeps most modules (repair, mail ...) in <tree>/addons.
@@ -95,8 +126,9 @@ class OdooTree:
             paths.append(self.root / "addons")
         return [*paths, *extra]
 
-    def command(self, python: str = sys.executable) -> list[str]:
+    def command(self, python: str | None = None) -> list[str]:
         """The command line that starts Odoo's CLI (arguments are appended by the caller)."""
+        python = python or self.python
         if self.launcher is not None:
             return [python, str(self.launcher)]
         return [python, "-m", "odoo"]
@@ -105,10 +137,10 @@ class OdooTree:
         env = dict(os.environ if base is None else base)
         # The official launcher sets TZ before anything imports time; `-m odoo` does not.
         env["TZ"] = "UTC"
-        if not self.on_sys_path:
-            env["PYTHONPATH"] = os.pathsep.join(
-                p for p in (str(self.root), env.get("PYTHONPATH", "")) if p
-            )
+        # The repository too: the addon imports kommo_api from it (a series' own venv does not
+        # have the project installed).
+        paths = [str(REPO)] if self.on_sys_path else [str(self.root), str(REPO)]
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (*paths, env.get("PYTHONPATH", "")) if p)
         return env
 
 
@@ -186,32 +218,60 @@ def find_odoo(
     return _importable_tree(find_spec)
 
 
-def find_odoo_18() -> OdooTree:
-    """The Odoo 18 tree ``find_odoo`` finds. Raises NoOdoo18 saying what to set when there is
-    none or it is another version, and OdooNotFoundError when ODOO_PATH is wrong."""
-    tree = find_odoo()
-    if tree is None:
-        raise NoOdoo18("no Odoo 18 found (set ODOO_PATH=/path/to/odoo-18 or put odoo-bin on PATH)")
-    if tree.version[0] != 18:
-        raise NoOdoo18(
-            f"Odoo {tree.version_label} at {tree.root} is not Odoo 18 "
-            "(set ODOO_PATH=/path/to/odoo-18)"
-        )
-    return tree
+def find_odoo_trees(
+    environ: Mapping[str, str] | None = None,
+    find_spec: Callable[[str], object] = importlib.util.find_spec,
+) -> dict[int, OdooTree]:
+    """The Odoo trees found, by series (major version), each series at most once.
+
+    ``ODOO<major>_PATH`` names the tree of one series (an error when it holds another series or
+    none); then the tree ``find_odoo`` finds fills its series' place if that is still free.
+    Series the addon does not support are left out (the callers say so).
+    """
+    environ = os.environ if environ is None else environ
+    trees: dict[int, OdooTree] = {}
+    for major in SUPPORTED_MAJORS:
+        variable = f"ODOO{major}_PATH"
+        explicit = environ.get(variable, "").strip()
+        if not explicit:
+            tree = _series_launcher_tree(major, environ)
+            if tree is not None:
+                trees[major] = tree
+            continue
+        root = tree_root_above(Path(explicit).expanduser().resolve())
+        tree = _tree(root, variable) if root else None
+        if tree is None:
+            raise OdooNotFoundError(f"{variable}={explicit} holds no odoo/release.py")
+        if tree.major != major:
+            raise OdooNotFoundError(
+                f"{variable}={explicit} holds Odoo {tree.version_label}, not {major}.0"
+            )
+        trees[major] = tree
+    general = find_odoo(environ, find_spec)
+    if general is not None:
+        trees.setdefault(general.major, general)
+    return dict(sorted(trees.items()))
 
 
-def odoo_18_or_say(runner: str) -> tuple[OdooTree | None, int]:
-    """``(tree, 0)`` with Odoo 18; else ``(None, exit code)`` after the runner's closing line:
-    ``*** <runner> SKIPPED: ... ***`` and 0 without Odoo 18 (CI passes, loudly), ``*** <runner>
-    FAILED: ... ***`` and 2 when ODOO_PATH is wrong (a typo must not pass)."""
-    try:
-        return find_odoo_18(), 0
-    except OdooNotFoundError as exc:
-        say(f"*** {runner} FAILED: finding Odoo: {exc} ***")
-        return None, 2
-    except NoOdoo18 as exc:
-        say(f"*** {runner} SKIPPED: {exc} ***")
-        return None, 0
+def _series_launcher_tree(major: int, environ: Mapping[str, str]) -> OdooTree | None:
+    """The tree of ``odoo<major>-bin`` on PATH (e.g. ``odoo19-bin``, a link to a 19.0 tree's
+    launcher), when it is one of that series: how a machine with two trees names the second
+    one without an environment variable, as ``odoo-bin`` names the first."""
+    binary = on_path(f"odoo{major}-bin", environ)
+    if binary is None:
+        return None
+    resolved = binary.resolve()
+    root = tree_root_above(resolved.parent)
+    tree = _tree(root, f"odoo{major}-bin on PATH", launcher=resolved) if root else None
+    return tree if tree is not None and tree.major == major else None
+
+
+def demo_tree(trees: Mapping[int, OdooTree], series: int | None = None) -> OdooTree | None:
+    """The tree `make run` takes: that ``series``, else the oldest supported series found (the
+    one the suite runs first)."""
+    if series is not None:
+        return trees.get(series)
+    return next((trees[m] for m in SUPPORTED_MAJORS if m in trees), None)
 
 
 def _importable_tree(find_spec: Callable[[str], object]) -> OdooTree | None:
@@ -301,15 +361,19 @@ def ensure_browser() -> None:
         ensure_debian_packages(["chromium"], "the browser tests")
 
 
+def _stamp_prefix(tree: OdooTree) -> str:
+    return f"odoo{tree.major}-requirements-"
+
+
 def _requirements_stamp(tree: OdooTree, extras: Sequence[str], python: str) -> Path:
     digest = hashlib.sha1(usedforsecurity=False)
     digest.update(tree.requirements.read_bytes())
     digest.update("\0".join([python, *extras]).encode())
     # A venv recreated at the same path gets a new pyvenv.cfg: the stamp must not survive it.
-    venv_cfg = Path(sys.prefix) / "pyvenv.cfg"
+    venv_cfg = Path(python).parent.parent / "pyvenv.cfg"
     if venv_cfg.exists():
         digest.update(str(venv_cfg.stat().st_mtime_ns).encode())
-    return RUN_DIR / f"odoo-requirements-{digest.hexdigest()[:16]}.stamp"
+    return RUN_DIR / f"{_stamp_prefix(tree)}{digest.hexdigest()[:16]}.stamp"
 
 
 def pip_environ() -> dict[str, str]:
@@ -328,24 +392,38 @@ def pip_install(args: Sequence[str], python: str = sys.executable) -> None:
     run_command([python, "-m", "pip", "install", "--quiet", *args], env=pip_environ())
 
 
-def ensure_odoo_requirements(
-    tree: OdooTree, extras: Sequence[str] = (), python: str = sys.executable
-) -> None:
-    """Install Odoo's requirements.txt (and ``extras``) into this interpreter, once."""
+def ensure_venv(tree: OdooTree) -> str:
+    """The interpreter that runs ``tree``; a series' own venv is created when missing."""
+    venv = tree.venv
+    if venv is not None and not (venv / "bin" / "python").exists():
+        say(f"creating {venv.relative_to(REPO)} for Odoo {tree.version_label}")
+        RUN_DIR.mkdir(exist_ok=True)
+        # From a venv, `-m venv` builds on the base interpreter: the same Python as .venv.
+        run_command([sys.executable, "-m", "venv", str(venv)])
+    return tree.python
+
+
+def ensure_odoo_requirements(tree: OdooTree, extras: Sequence[str] = ()) -> str:
+    """Install Odoo's requirements.txt (and ``extras``) into the tree's interpreter, once;
+    returns that interpreter."""
+    python = ensure_venv(tree)
+    if tree.venv is not None:  # not the project's .venv: the addon's own needs too
+        extras = (*extras, *ADDON_REQUIREMENTS)
     if not tree.requirements.is_file():
         say(f"{tree.requirements} not found: assuming Odoo's requirements are installed")
-        return
+        return python
     stamp = _requirements_stamp(tree, extras, python)
     if stamp.exists():
-        return
+        return python
     ensure_debian_packages(BUILD_PACKAGES, "building Odoo's Python requirements")
     say(f"pip install -r {tree.requirements} (once per requirements file; ~1-2 min when new)")
     pip_install(["-r", str(tree.requirements)], python)
     if extras:
         pip_install(extras, python)
-    for old in RUN_DIR.glob("odoo-requirements-*.stamp"):
+    for old in RUN_DIR.glob(f"{_stamp_prefix(tree)}*.stamp"):
         old.unlink()
     stamp.write_text(f"{tree.root}\n", encoding="utf-8")
+    return python
 
 
 # --- configuration ----------------------------------------------------------------------------
@@ -358,7 +436,13 @@ def write_odoo_config(path: Path, tree: OdooTree, options: Mapping[str, object])
     parser["options"] = {
         "addons_path": addons,
         "data_dir": str(DATA_DIR),
-        **{key: _config_value(value) for key, value in options.items()},
+        **{
+            key: _config_value(value)
+            for key, value in options.items()
+            # A connection setting left out is libpq's default, as "False" is for 18.0; 19.0
+            # warns about "False" in an option that is not a boolean.
+            if not (key.startswith("db_") and value in (None, False))
+        },
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as handle:

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """The addon's Odoo suite, run by both of Odoo's test runners (``make test-odoo``).
 
-Finds an Odoo 18 (see odoo_env.py; none found -> one loud SKIPPED line and exit 0), installs
-what it needs (Odoo's requirements into this interpreter, pytest-odoo, Debian packages when
-root), finds or starts PostgreSQL, creates a fresh database with ``repair`` and
-``kommo_connector`` (no demo data), then runs the addon's tests with
-``odoo-bin --test-enable --test-tags /kommo_connector`` and with pytest-odoo. The database is
-dropped at the end unless KEEP_DB=1. Config and logs live in .run/ (gitignored).
+Finds the Odoo trees of the series the addon supports, 18.0 and 19.0 (see odoo_env.py; a
+series not found -> one loud SKIPPED line for it; none at all -> exit 0), and for each one:
+installs what it needs (Odoo's requirements into that series' interpreter, pytest-odoo,
+Debian packages when root), finds or starts PostgreSQL, creates a fresh database with
+``repair`` and ``kommo_connector`` (no demo data), then runs the addon's tests with
+``odoo-bin --test-enable --test-tags /kommo_connector`` and with pytest-odoo. The databases
+are dropped at the end unless KEEP_DB=1. Config and logs live in .run/ (gitignored). The last
+lines are one result line per series.
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ from odoo_env import (
     REPO,
     RUN_DIR,
     SUITE_EXTRAS,
+    SUPPORTED_MAJORS,
+    OdooNotFoundError,
     OdooTree,
     ensure_browser,
     ensure_odoo_requirements,
-    odoo_18_or_say,
+    find_odoo_trees,
     say,
     write_odoo_config,
 )
@@ -44,6 +48,10 @@ from odoo_proc import OdooLogEcho, Services, free_port, raise_on_sigterm, run_lo
 
 ADDON = "kommo_connector"
 ADDON_TESTS = REPO / ADDON / "tests"
+SKIP_NO_ODOO = (
+    "*** ODOO SUITE SKIPPED: no Odoo 18 or 19 found "
+    "(set ODOO_PATH=/path/to/odoo, ODOO19_PATH=/path/to/odoo-19, or put odoo-bin on PATH) ***"
+)
 LOGS_KEPT = 10
 PYTEST_NO_TESTS = 5
 PYTEST_NO_PATH = 4
@@ -73,9 +81,9 @@ class OdooRun:
     def ok(self) -> bool:
         return self.exit_code == 0 and self.failed == 0 and self.installed
 
-    def summary_line(self) -> str:
+    def summary_line(self, label: str = "odoo-bin") -> str:
         skipped = f", {self.skipped} skipped" if self.skipped else ""
-        return f"odoo-bin: {self.passed} passed, {self.failed} failed{skipped}"
+        return f"{label}: {self.passed} passed, {self.failed} failed{skipped}"
 
 
 def parse_odoo_log(text: str, exit_code: int, installed: bool) -> OdooRun:
@@ -118,28 +126,70 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="seconds each runner may take before it is stopped and failed "
         "(default 1800, also ODOO_SUITE_TIMEOUT)",
     )
+    parser.add_argument(
+        "--series",
+        type=int,
+        action="append",
+        choices=SUPPORTED_MAJORS,
+        help="run only this Odoo series (18 or 19; repeatable); default: every series found",
+    )
     parser.add_argument("--verbose", action="store_true", help="show Odoo's whole log")
     return parser.parse_args(argv)
+
+
+def skip_line(major: int) -> str:
+    return (
+        f"*** ODOO {major}.0 SUITE SKIPPED: no Odoo {major}.0 found "
+        f"(set ODOO{major}_PATH=/path/to/odoo-{major}, or ODOO_PATH) ***"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     raise_on_sigterm()
-    tree, exit_code = odoo_18_or_say("ODOO SUITE")
-    if tree is None:
-        return exit_code
-    say(f"Odoo {tree.version_label} ({tree.found_by}): {tree.root}")
+    try:
+        trees = find_odoo_trees()
+    except OdooNotFoundError as exc:
+        say(f"*** ODOO SUITE FAILED: {exc} ***")
+        return 2
+    for major, tree in trees.items():
+        if major not in SUPPORTED_MAJORS:
+            say(
+                f"*** Odoo {tree.version_label} at {tree.root} ({tree.found_by}) is not a series "
+                f"the addon supports ({', '.join(f'{m}.0' for m in SUPPORTED_MAJORS)}): "
+                "not run ***"
+            )
+    wanted = args.series or list(SUPPORTED_MAJORS)
+    to_run = [trees[major] for major in wanted if major in trees]
+    if not to_run:
+        say(SKIP_NO_ODOO)
+        return 0
+    skipped = [major for major in wanted if major not in trees]
     started = time.monotonic()
-    summary: list[str] = []
+    verdicts: list[str] = []
+    results: list[str] = []
     try:
         with Services() as services:
-            ok = run_suite(tree, args, services, summary)
+            pg = start_postgres(args.postgres)
+            services.on_exit("PostgreSQL", pg.shutdown)
+            for tree in to_run:
+                say(f"== Odoo {tree.version_label} ({tree.found_by}): {tree.root}")
+                summary: list[str] = []
+                ok = run_suite(tree, pg, args, services, summary)
+                verdicts.append(f"{tree.version_label} {'passed' if ok else 'FAILED'}")
+                results.extend(summary)
     except (PostgresUnavailableError, subprocess.CalledProcessError) as exc:
         say(f"*** ODOO SUITE FAILED: {exc} ***")
         return 1
+    for major in skipped:
+        say(skip_line(major))
+        verdicts.append(f"{major}.0 skipped")
+    ok = all(not verdict.endswith("FAILED") for verdict in verdicts)
     verdict = "PASSED" if ok else "FAILED"
-    say(f"*** ODOO SUITE {verdict} in {time.monotonic() - started:.0f} s ***")
-    for line in summary:  # last, where CI looks for the closing count line
+    say(
+        f"*** ODOO SUITE {verdict} in {time.monotonic() - started:.0f} s: {', '.join(verdicts)} ***"
+    )
+    for line in results:  # last, where CI looks for the closing count lines
         say(line)
     return 0 if ok else 1
 
@@ -166,15 +216,13 @@ class SuiteRun:
 
 
 def run_suite(
-    tree: OdooTree, args: argparse.Namespace, services: Services, summary: list[str]
+    tree: OdooTree, pg: PgServer, args: argparse.Namespace, services: Services, summary: list[str]
 ) -> bool:
-    """Run both runners; ``summary`` receives Odoo's count line for the closing output."""
+    """Run both runners; ``summary`` receives the series' count line for the closing output."""
     ensure_odoo_requirements(tree, SUITE_EXTRAS)
     ensure_browser()
-    pg = start_postgres(args.postgres)
-    services.on_exit("PostgreSQL", pg.shutdown)
 
-    db = f"kc_suite_{time.strftime('%Y%m%d_%H%M%S')}_{os.getpid()}"
+    db = f"kc_suite_{tree.major}_{time.strftime('%Y%m%d_%H%M%S')}_{os.getpid()}"
     run = SuiteRun(
         tree,
         pg,
@@ -193,7 +241,7 @@ def run_suite(
             "http_interface": "127.0.0.1",
             "http_port": free_port(),
             "max_cron_threads": 0,
-            "without_demo": "all",
+            "without_demo": tree.without_demo,
             "list_db": False,
         },
     )
@@ -211,7 +259,7 @@ def run_suite(
         # The console showed only warnings and test lines: the log's end tells the rest.
         _print_tail(run.odoo_log)
     say(odoo_run.summary_line())
-    summary.append(odoo_run.summary_line())
+    summary.append(odoo_run.summary_line(f"odoo-{tree.version_label}"))
     if not odoo_run.installed:
         say(f"*** {ADDON} is not installed in {db}: pytest-odoo not run ***")
         return False
@@ -232,7 +280,7 @@ def run_odoo_runner(run: SuiteRun) -> OdooRun:
         run.db,
         "-i",
         modules,
-        "--without-demo=all",
+        f"--without-demo={run.tree.without_demo}",
         "--test-enable",
         "--test-tags",
         f"/{ADDON}",
@@ -258,7 +306,7 @@ def run_pytest_odoo(run: SuiteRun) -> int:
         return PYTEST_NO_TESTS
     say("pytest-odoo:")
     cmd = [
-        sys.executable,
+        run.tree.python,
         "-m",
         "pytest",
         f"--odoo-config={run.conf}",

@@ -22,14 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from odoo_env import (
+    PROJECT_MAJOR,
     REPO,
     RUN_DIR,
     SUITE_EXTRAS,
-    NoOdoo18,
+    SUPPORTED_MAJORS,
     OdooNotFoundError,
     OdooTree,
+    demo_tree,
     ensure_odoo_requirements,
-    find_odoo_18,
+    find_odoo_trees,
     say,
     write_odoo_config,
 )
@@ -94,7 +96,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8069, help="Odoo's HTTP port (8069)")
     parser.add_argument("--emulator-port", type=int, default=8899, help="the emulator's (8899)")
-    parser.add_argument("--database", default="kommo_demo", help="database name (kommo_demo)")
+    parser.add_argument(
+        "--database",
+        help="database name (kommo_demo; kommo_demo_19 with Odoo 19: a database is of one series)",
+    )
     parser.add_argument(
         "--interface",
         default="127.0.0.1",
@@ -122,6 +127,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="with the emulator, reuse the demo database as last left instead "
         "of a fresh copy (its Kommo ids then refer to a Kommo that is gone)",
     )
+    parser.add_argument(
+        "--series",
+        type=int,
+        choices=SUPPORTED_MAJORS,
+        help="the Odoo series to run (18 or 19); default: 18.0 when found, else 19.0",
+    )
     return parser.parse_args(argv)
 
 
@@ -130,13 +141,21 @@ def main(argv: list[str] | None = None) -> int:
     raise_on_sigterm()
     try:
         target = kommo_target(os.environ)
-        tree = find_odoo_18()
+        tree = demo_tree(find_odoo_trees(), args.series)
+        if tree is None:
+            raise DemoError(
+                f"no Odoo {args.series or 18}.0 found: set ODOO_PATH=/path/to/odoo (or "
+                "ODOO19_PATH) or put odoo-bin on PATH (README: Finding Odoo)"
+            )
+        if args.database is None:
+            args.database = (
+                "kommo_demo" if tree.major == PROJECT_MAJOR else f"kommo_demo_{tree.major}"
+            )
         with Services() as services:
             return run(tree, target, args, services)
     except (
         DemoError,
         KommoSetupError,
-        NoOdoo18,
         OdooNotFoundError,
         PostgresUnavailableError,
         subprocess.CalledProcessError,

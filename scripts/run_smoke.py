@@ -21,13 +21,17 @@ import sys
 import time
 from collections.abc import Iterator
 
-from odoo_env import odoo_18_or_say, say
+from odoo_env import OdooNotFoundError, demo_tree, find_odoo_trees, say
 from odoo_pg import MODES, PostgresUnavailableError, database_exists, start_postgres
 from odoo_proc import free_port, raise_on_sigterm
 from run_demo import drop_demo_database
 from run_smoke_checks import RunChecks
 from run_smoke_process import LOGS, RunCommand, SmokeStepError
 
+SKIP_NO_ODOO = (
+    "*** RUN SMOKE SKIPPED: no Odoo 18 or 19 found "
+    "(set ODOO_PATH=/path/to/odoo or ODOO19_PATH, or put odoo-bin on PATH) ***"
+)
 DATABASE = "kc_smoke"
 SMOKE_LOG = LOGS / "run-smoke.log"
 # Ctrl-C must leave nothing behind within this many seconds (README: "2-3 s").
@@ -83,9 +87,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     raise_on_sigterm()
-    tree, exit_code = odoo_18_or_say("RUN SMOKE")
+    try:
+        tree = demo_tree(find_odoo_trees())
+    except OdooNotFoundError as exc:
+        say(f"*** RUN SMOKE FAILED: finding Odoo: {exc} ***")
+        return 2
     if tree is None:
-        return exit_code
+        say(SKIP_NO_ODOO)
+        return 0
     started = time.monotonic()
     steps = Steps(started + args.timeout)
     runs: list[RunCommand] = []

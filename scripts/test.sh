@@ -12,7 +12,7 @@ echo "== kommo_api and emulator tests (no Odoo)"
 # -p no:odoo: pytest-odoo (installed for the Odoo suite) imports odoo when it loads.
 "$PY" -m pytest -p no:odoo tests --cov=kommo_api --cov-report=term-missing:skip-covered --cov-fail-under=90
 
-echo "== Odoo 18 suite"
+echo "== Odoo suite (each series found: 18.0, 19.0)"
 "$PY" scripts/odoo_suite.py
 
 echo "== make run, started and checked (run smoke)"

@@ -3,6 +3,7 @@ links of existing leads, duplicate control, phone search, list order, If-Modifie
 
 import pytest
 
+from kommo_api import phone_search_keys
 from kommo_api.errors import KommoValidationError
 
 E164 = "+5511987654321"
@@ -165,6 +166,35 @@ def test_the_exact_reading_finds_a_phone_only_as_stored(kommo_client, emulator, 
     emulator.phone_search = "exact"
 
     assert [c["id"] for c in kommo_client.search_contacts(query)] == ([stored_e164] * found)
+
+
+@pytest.mark.parametrize("reading", ["digits", "exact"])
+def test_the_first_search_key_finds_a_number_stored_in_e164_under_either_reading(
+    kommo_client, emulator, stored_e164, reading
+):
+    emulator.phone_search = reading
+
+    hits = kommo_client.search_contacts(phone_search_keys(E164)[0])
+
+    assert [c["id"] for c in hits] == [stored_e164]
+
+
+@pytest.mark.parametrize(
+    "stored", ["+55 11 98765-4321", "(11) 98765-4321", "5511987654321", "11987654321"]
+)
+def test_a_search_key_finds_each_common_way_of_writing_it_under_the_exact_reading(
+    kommo_client, emulator, stored
+):
+    emulator.phone_search = "exact"
+    contact = emulator.add_contact("Ana", phones=[stored])
+
+    finding = [
+        key
+        for key in phone_search_keys(E164)
+        if contact["id"] in [c["id"] for c in kommo_client.search_contacts(key)]
+    ]
+
+    assert finding == [stored]
 
 
 # list order and If-Modified-Since ------------------------------------------------------------

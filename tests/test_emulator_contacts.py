@@ -189,3 +189,15 @@ def test_a_scan_without_order_under_newest_first_repeats_and_misses(emulator, em
 
     assert (first, second) == (["C3", "C2"], ["C2", "C1"])
     assert by_id == ["C0", "C1", "C2", "C3", "C4"]
+
+
+def test_a_contact_a_person_deletes_leaves_its_leads_and_every_list(emulator, emulator_api, maria):
+    lead = emulator.add_lead("Order 1", contact_ids=[maria["id"]])
+
+    assert emulator.crm.delete_contact(maria["id"]) is True
+
+    assert emulator_api.get(CONTACTS, params={"filter[id][]": maria["id"]}).status_code == 204
+    assert search(emulator_api, "98765-4321") == []
+    assert emulator.store.lead_contacts[lead["id"]] == []
+    assert maria["id"] not in emulator.store.contact_leads
+    assert emulator.crm.delete_contact(maria["id"]) is False

@@ -16,7 +16,7 @@ sys.path.insert(0, str(SCRIPTS))
 import odoo_env  # noqa: E402
 import odoo_pg  # noqa: E402
 import odoo_suite  # noqa: E402
-from odoo_env import NoOdoo18, OdooNotFoundError, find_odoo, find_odoo_18  # noqa: E402
+from odoo_env import OdooNotFoundError, find_odoo  # noqa: E402
 
 RELEASE_18 = "version_info = (18, 0, 0, FINAL, 0, '')\n"
 
@@ -128,16 +128,6 @@ def test_the_version_is_read_without_importing_odoo(tmp_path):
     assert find_odoo({"ODOO_PATH": str(tree), "PATH": ""}, nothing_importable).version == (17, 0)
 
 
-def test_the_runners_take_odoo_18_only_and_say_what_they_found(tmp_path, monkeypatch):
-    monkeypatch.setenv("ODOO_PATH", str(make_tree(tmp_path / "odoo18")))
-    assert find_odoo_18().version == (18, 0)
-
-    odoo17 = make_tree(tmp_path / "odoo17", release="version_info = (17, 0, 0, FINAL, 0, '')\n")
-    monkeypatch.setenv("ODOO_PATH", str(odoo17))
-    with pytest.raises(NoOdoo18, match=f"Odoo 17.0 at {odoo17} is not Odoo 18"):
-        find_odoo_18()
-
-
 def test_a_saas_release_reads_as_its_major_version(tmp_path):
     tree = make_tree(tmp_path / "saas", release="version_info = ('saas~18', 2, 0, FINAL, 0, '')\n")
     assert odoo_env.read_version(tree) == (18, 2)
@@ -146,11 +136,11 @@ def test_a_saas_release_reads_as_its_major_version(tmp_path):
 # --- how Odoo is started -----------------------------------------------------------------------
 
 
-def test_a_source_tree_goes_first_on_pythonpath_and_runs_in_utc(tmp_path):
+def test_a_source_tree_goes_first_on_pythonpath_then_the_repository_and_runs_in_utc(tmp_path):
     tree = make_tree(tmp_path / "odoo18")
     found = find_odoo({"ODOO_PATH": str(tree), "PATH": ""}, nothing_importable)
     env = found.environ({"PYTHONPATH": "/elsewhere"})
-    assert env["PYTHONPATH"].split(":") == [str(tree), "/elsewhere"]
+    assert env["PYTHONPATH"].split(":") == [str(tree), str(odoo_env.REPO), "/elsewhere"]
     assert env["TZ"] == "UTC"
     assert found.command("python") == ["python", str(tree / "setup" / "odoo")]
 
@@ -162,10 +152,10 @@ def test_an_importable_odoo_without_launcher_runs_as_a_module(tmp_path):
     spec = SimpleNamespace(submodule_search_locations=[str(package)])
     found = find_odoo({"PATH": ""}, lambda name: spec)
     assert found.command("python") == ["python", "-m", "odoo"]
-    assert "PYTHONPATH" not in found.environ({})
+    assert found.environ({})["PYTHONPATH"] == str(odoo_env.REPO)
 
 
-def test_the_config_file_names_both_addons_folders_and_no_password(tmp_path, monkeypatch):
+def test_the_config_file_names_both_addons_folders_and_no_connection_default(tmp_path, monkeypatch):
     monkeypatch.setattr(odoo_env, "RUN_DIR", tmp_path / "run")
     tree = make_tree(tmp_path / "odoo18")
     found = find_odoo({"ODOO_PATH": str(tree), "PATH": ""}, nothing_importable)
@@ -176,8 +166,77 @@ def test_the_config_file_names_both_addons_folders_and_no_password(tmp_path, mon
     options.read(path)
     addons = options["options"]["addons_path"].split(",")
     assert addons == [str(tree / "odoo" / "addons"), str(odoo_env.REPO)]
-    assert options["options"]["db_password"] == "False"
+    # libpq's defaults: 19.0 warns about "False" in a setting that is not a boolean
+    assert "db_password" not in options["options"]
+    assert "db_host" not in options["options"]
     assert path.stat().st_mode & 0o077 == 0
+
+
+# --- several series ---------------------------------------------------------------------------
+
+RELEASE_19 = "version_info = (19, 0, 0, FINAL, 0, '')\n"
+
+
+def test_odoo19_path_adds_the_19_tree_to_the_one_found_the_usual_way(tmp_path):
+    tree18 = make_tree(tmp_path / "odoo18")
+    tree19 = make_tree(tmp_path / "odoo19", layout="git", release=RELEASE_19)
+    environ = {"ODOO_PATH": str(tree18), "ODOO19_PATH": str(tree19), "PATH": ""}
+    trees = odoo_env.find_odoo_trees(environ, nothing_importable)
+    assert {major: tree.root for major, tree in trees.items()} == {18: tree18, 19: tree19}
+    assert trees[19].found_by == "ODOO19_PATH"
+    assert trees[19].addons_paths() == [tree19 / "odoo" / "addons", tree19 / "addons"]
+
+
+def test_odoo19_bin_on_path_names_the_19_tree_beside_odoo_bin(tmp_path):
+    tree18 = make_tree(tmp_path / "odoo18")
+    tree19 = make_tree(tmp_path / "odoo19", layout="git", release=RELEASE_19)
+    environ = link_on_path(tmp_path / "bin", tree18 / "setup" / "odoo")
+    (tmp_path / "bin" / "odoo19-bin").symlink_to(tree19 / "odoo-bin")
+    trees = odoo_env.find_odoo_trees(environ, nothing_importable)
+    assert {major: tree.root for major, tree in trees.items()} == {18: tree18, 19: tree19}
+    assert trees[19].found_by == "odoo19-bin on PATH"
+    assert trees[19].launcher == tree19 / "odoo-bin"
+
+
+def test_odoo19_bin_leading_to_another_series_is_left_out(tmp_path):
+    tree18 = make_tree(tmp_path / "odoo18")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "odoo19-bin").symlink_to(tree18 / "setup" / "odoo")
+    trees = odoo_env.find_odoo_trees({"PATH": str(bin_dir)}, nothing_importable)
+    assert trees == {}
+
+
+def test_odoo_path_may_hold_19_alone(tmp_path):
+    tree19 = make_tree(tmp_path / "odoo19", release=RELEASE_19)
+    trees = odoo_env.find_odoo_trees({"ODOO_PATH": str(tree19), "PATH": ""}, nothing_importable)
+    assert list(trees) == [19]
+    assert odoo_env.demo_tree(trees) is trees[19]
+
+
+def test_a_series_path_holding_another_series_is_an_error(tmp_path):
+    tree18 = make_tree(tmp_path / "odoo18")
+    with pytest.raises(OdooNotFoundError, match=r"not 19\.0"):
+        odoo_env.find_odoo_trees({"ODOO19_PATH": str(tree18), "PATH": ""}, nothing_importable)
+
+
+def test_the_project_series_runs_in_the_project_venv_another_in_its_own(tmp_path):
+    tree18 = make_tree(tmp_path / "odoo18")
+    tree19 = make_tree(tmp_path / "odoo19", release=RELEASE_19)
+    environ = {"ODOO_PATH": str(tree18), "ODOO19_PATH": str(tree19), "PATH": ""}
+    trees = odoo_env.find_odoo_trees(environ, nothing_importable)
+    assert trees[18].python == sys.executable
+    assert trees[19].python == str(odoo_env.RUN_DIR / "venv-odoo19" / "bin" / "python")
+    assert trees[19].command()[0] == trees[19].python
+    assert (trees[18].without_demo, trees[19].without_demo) == ("all", "True")
+    assert odoo_env.demo_tree(trees) is trees[18]
+    assert odoo_env.demo_tree(trees, 19) is trees[19]
+
+
+def test_the_addon_requirements_of_a_series_venv_are_setup_py_install_requires():
+    setup_py = (odoo_env.REPO / "setup.py").read_text(encoding="utf-8")
+    for requirement in odoo_env.ADDON_REQUIREMENTS:
+        assert f'"{requirement}"' in setup_py
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------

@@ -165,12 +165,24 @@ def test_phone_digits_refuses_a_number_type():
         phone_digits(5511987654321)
 
 
-def test_search_keys_are_all_digits_then_the_national_number():
-    assert phone_search_keys(SAO_PAULO_MOBILE) == ["5511987654321", "11987654321"]
+def test_search_keys_are_the_e164_text_then_digits_then_written_forms():
+    assert phone_search_keys(SAO_PAULO_MOBILE) == [
+        "+5511987654321",
+        "11987654321",
+        "5511987654321",
+        "+55 11 98765-4321",
+        "(11) 98765-4321",
+    ]
 
 
 def test_search_keys_keep_an_italian_leading_zero():
-    assert phone_search_keys("+390612345678") == ["390612345678", "0612345678"]
+    assert phone_search_keys("+390612345678") == [
+        "+390612345678",
+        "0612345678",
+        "390612345678",
+        "+39 06 1234 5678",
+        "06 1234 5678",
+    ]
 
 
 @pytest.mark.parametrize("not_e164", ["11987654321", "(11) 8765-4321", ""])
@@ -223,10 +235,16 @@ def test_any_written_format_normalizes_back_to_the_e164(region_and_number, writt
 
 
 @given(valid_numbers())
-def test_the_first_search_key_is_the_digits_of_the_e164(region_and_number):
+def test_the_first_search_key_is_the_e164_text_and_every_key_is_the_number(region_and_number):
     e164 = phonenumbers.format_number(region_and_number[1], PhoneNumberFormat.E164)
+    region = phonenumbers.region_code_for_number(region_and_number[1])
 
-    assert phone_search_keys(e164)[0] == phone_digits(e164)
+    keys = phone_search_keys(e164)
+
+    assert keys[0] == e164
+    assert phone_digits(e164) in keys
+    written = [key for key in keys if not key.isdigit()]
+    assert {normalize_phone(key, region) for key in written} == {e164}
 
 
 @given(st.text(max_size=40), st.sampled_from([*REGIONS, None]))

@@ -14,7 +14,6 @@ import pytest
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
-import odoo_env  # noqa: E402
 import run_smoke  # noqa: E402
 import run_smoke_process  # noqa: E402
 from run_smoke_checks import next_stage, plain_text  # noqa: E402
@@ -39,13 +38,10 @@ def run_with_output(text: str, tmp_path: Path) -> RunCommand:
 
 
 def test_without_odoo_the_smoke_says_skipped_and_passes(monkeypatch, capsys):
-    monkeypatch.setattr(odoo_env, "find_odoo", lambda: None)
+    monkeypatch.setattr(run_smoke, "find_odoo_trees", dict)
 
     assert run_smoke.main([]) == 0
-    assert capsys.readouterr().out.strip() == (
-        "*** RUN SMOKE SKIPPED: no Odoo 18 found "
-        "(set ODOO_PATH=/path/to/odoo-18 or put odoo-bin on PATH) ***"
-    )
+    assert capsys.readouterr().out.strip() == run_smoke.SKIP_NO_ODOO
 
 
 def test_the_banner_gives_odoo_the_emulator_and_its_log(tmp_path):

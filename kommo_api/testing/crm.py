@@ -59,6 +59,15 @@ class CrmUser:
         with self._emu.store.lock:
             return self._emu.leads.delete(lead_id, CRM) is not None
 
+    def delete_contact(self, contact_id: int) -> bool:
+        """Deletes the contact (Kommo's UI can, API v4 cannot): it leaves its leads and every
+        list, a list of changes included; fires delete_contact. False when there was none."""
+        with self._emu.store.lock:
+            contact = self._emu.store.forget_contact(contact_id)
+            if contact is not None:
+                self._emu.notifier.contact_event("delete", contact)
+            return contact is not None
+
     def update_contact(self, contact_id: int, **changes) -> dict:
         """name, first_name, last_name, custom_fields_values: update_contact."""
         with self._emu.store.lock:

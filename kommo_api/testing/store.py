@@ -172,6 +172,14 @@ class Store:
         self._lead_text.pop(lead_id, None)
         return self.leads.pop(lead_id, None)
 
+    def forget_contact(self, contact_id: int) -> dict | None:
+        for lead_id in list(self.contact_leads.get(contact_id, ())):
+            self.unlink(lead_id, contact_id)
+        self.contact_leads.pop(contact_id, None)
+        self.phones.remove(contact_id)
+        self._contact_text.pop(contact_id, None)
+        return self.contacts.pop(contact_id, None)
+
     # search --------------------------------------------------------------------------------
     def index_contact(self, contact: dict) -> None:
         phones, texts = [], [contact.get("name") or "", contact.get("first_name") or ""]

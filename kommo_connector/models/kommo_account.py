@@ -9,6 +9,7 @@ from odoo.tools import plaintext2html
 from kommo_api import DEFAULT_PHONE_REGION, KommoError, is_loopback, normalize_host
 
 from ..const import DEFAULT_RETENTION_DAYS, GROUP_ADMIN
+from ..tools.compat import GROUP_USERS_FIELD
 from ..tools.cursors import RowsBusy, account_in_own_transaction
 from ..tools.kommo_id import KommoId
 from ..tools.user_errors import kommo_error_as_user_error
@@ -103,6 +104,13 @@ class KommoAccount(models.Model):
         copy=False,
         help="How many contacts Kommo held when the push last read the contact list: it "
         "chooses between reading the list and searching customer by customer.",
+    )
+    kommo_contacts_read_at = fields.Datetime(
+        "Contact list read until",
+        readonly=True,
+        copy=False,
+        help="The push read Kommo's whole contact list once and keeps its phones and e-mails; "
+        "from then on it reads only the contacts changed since this moment.",
     )
     sync_log_count = fields.Integer(compute="_compute_sync_log_count")
     pending_count = fields.Integer("Waiting to be sent", compute="_compute_push_summary")
@@ -201,13 +209,17 @@ class KommoAccount(models.Model):
                         account.host,
                     )
                 ) from None
-            # A local address would send the tokens and the client secret to any program
-            # listening on this server: only for the emulator, set up by an administrator.
-            if (
-                is_loopback(account.host)
-                and not self.env.su
-                and not self.env.user.has_group(GROUP_ADMIN)
-            ):
+
+    def _kommo_check_host_author(self):
+        """A local address would send the tokens and the client secret to any program listening
+        on this server: only for the emulator, set up by an administrator.
+
+        Called by create and write, not a constraint: 19.0 runs constraints as superuser.
+        """
+        if self.env.su or self.env.user.has_group(GROUP_ADMIN):
+            return
+        for account in self.filtered("host"):
+            if is_loopback(account.host):
                 raise ValidationError(
                     _(
                         "Only an administrator can point the Kommo account to an address on "
@@ -215,6 +227,18 @@ class KommoAccount(models.Model):
                         account.host,
                     )
                 )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        accounts = super().create(vals_list)
+        accounts._kommo_check_host_author()
+        return accounts
+
+    def write(self, vals):
+        result = super().write(vals)
+        if "host" in vals:
+            self._kommo_check_host_author()
+        return result
 
     @api.constrains("pipeline_id")
     def _check_pipeline_of_account(self):
@@ -357,7 +381,7 @@ class KommoAccount(models.Model):
         administrators."""
         if self.user_id.active and not self.user_id.share:
             return self.user_id
-        admins = self.env.ref(GROUP_ADMIN).users
+        admins = self.env.ref(GROUP_ADMIN)[GROUP_USERS_FIELD]
         return admins.filtered(
             lambda user: self.company_id in user.company_ids and not user.share and user.active
         )

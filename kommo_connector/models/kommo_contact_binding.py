@@ -1,7 +1,9 @@
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 from kommo_api import base_url
 
+from ..tools.compat import Constraint
 from ..tools.kommo_id import KommoId
 
 
@@ -25,13 +27,10 @@ class KommoContactBinding(models.Model):
     kommo_contact_id = KommoId("Kommo contact ID", required=True, index=True)
     kommo_contact_url = fields.Char("Kommo contact", compute="_compute_kommo_contact_url")
 
-    _sql_constraints = [
-        (
-            "account_partner_uniq",
-            "unique(account_id, partner_id)",
-            "A customer is bound to one Kommo contact per Kommo account.",
-        ),
-    ]
+    _account_partner_uniq = Constraint(
+        "unique(account_id, partner_id)",
+        "A customer is bound to one Kommo contact per Kommo account.",
+    )
 
     @api.depends("kommo_contact_id", "account_id.host")
     def _compute_kommo_contact_url(self):
@@ -56,12 +55,40 @@ class KommoContactBinding(models.Model):
 
     @api.model
     def _kommo_bind(self, account, contact_ids_by_partner):
-        """Remember ``{partner_id: kommo_contact_id}``; a partner bound meanwhile keeps its own."""
+        """Remember ``{partner_id: kommo_contact_id}``; a partner bound meanwhile keeps its own.
+
+        Two push workers may bind one customer at the same moment: the row the other worker
+        inserted first wins, quietly (``ON CONFLICT DO NOTHING``, no failed INSERT in the
+        log). One committed after this transaction's snapshot is a serialization failure
+        under REPEATABLE READ, retried by the caller (``PushRun.in_transaction``), which then
+        sees it.
+        """
         known = self._kommo_contact_ids(account, contact_ids_by_partner)
-        self.create(
-            [
-                {"account_id": account.id, "partner_id": partner_id, "kommo_contact_id": contact_id}
-                for partner_id, contact_id in contact_ids_by_partner.items()
-                if partner_id not in known and contact_id
-            ]
+        rows = [
+            SQL(
+                "(%s, %s, %s, %s, %s, %s, %s, %s)",
+                account.id,
+                account.company_id.id,
+                partner_id,
+                contact_id,
+                self.env.uid,
+                SQL("now() AT TIME ZONE 'UTC'"),
+                self.env.uid,
+                SQL("now() AT TIME ZONE 'UTC'"),
+            )
+            for partner_id, contact_id in contact_ids_by_partner.items()
+            if partner_id not in known and contact_id
+        ]
+        if not rows:
+            return
+        self.env.cr.execute(
+            SQL(
+                """INSERT INTO kommo_contact_binding (account_id, company_id, partner_id,
+                       kommo_contact_id, create_uid, create_date, write_uid, write_date)
+                   VALUES %s ON CONFLICT (account_id, partner_id) DO NOTHING""",
+                SQL(", ").join(rows),
+            ),
+            log_exceptions=False,  # a serialization failure is retried by the caller
         )
+        self.invalidate_model()
+        self.env["res.partner"].invalidate_model(["kommo_contact_binding_ids", "kommo_contact_url"])

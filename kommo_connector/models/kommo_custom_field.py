@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 
+from ..tools.compat import Constraint
 from ..tools.kommo_id import KommoId
 
 
@@ -31,13 +32,10 @@ class KommoCustomField(models.Model):
         default=True, readonly=True, help="Archived when the field was deleted in Kommo."
     )
 
-    _sql_constraints = [
-        (
-            "kommo_id_account_entity_uniq",
-            "unique(account_id, entity_type, kommo_id)",
-            "A Kommo custom field is imported only once per account.",
-        ),
-    ]
+    _kommo_id_account_entity_uniq = Constraint(
+        "unique(account_id, entity_type, kommo_id)",
+        "A Kommo custom field is imported only once per account.",
+    )
 
     @api.model
     def _kommo_refresh(self, account, client):

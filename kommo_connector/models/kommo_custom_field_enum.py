@@ -1,5 +1,6 @@
 from odoo import fields, models
 
+from ..tools.compat import Constraint
 from ..tools.kommo_id import KommoId
 
 
@@ -26,10 +27,6 @@ class KommoCustomFieldEnum(models.Model):
         default=True, readonly=True, help="Archived when the option was deleted in Kommo."
     )
 
-    _sql_constraints = [
-        (
-            "kommo_id_field_uniq",
-            "unique(field_id, kommo_id)",
-            "A Kommo option is imported only once per field.",
-        ),
-    ]
+    _kommo_id_field_uniq = Constraint(
+        "unique(field_id, kommo_id)", "A Kommo option is imported only once per field."
+    )

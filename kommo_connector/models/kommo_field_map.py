@@ -125,9 +125,11 @@ class KommoFieldMap(models.Model):
             if problem:
                 raise ValidationError(problem)
 
-    @api.constrains("odoo_field_path")
-    def _check_odoo_field_path_access(self):
-        # The push reads the path as superuser: whoever sets it must be able to read it.
+    def _kommo_check_path_access(self):
+        """The push reads the path as superuser: whoever sets it must be able to read it.
+
+        Called by create and write, not a constraint: 19.0 runs constraints as superuser.
+        """
         if self.env.su:
             return
         for fmap in self:
@@ -173,6 +175,7 @@ class KommoFieldMap(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         maps = super().create(vals_list)
+        maps._kommo_check_path_access()
         maps._kommo_propose_value_lines()
         return maps
 
@@ -184,6 +187,8 @@ class KommoFieldMap(models.Model):
                 lambda line: line.enum_id and line.enum_id.field_id != new_field
             ).unlink()
         result = super().write(vals)
+        if "odoo_field_path" in vals:
+            self._kommo_check_path_access()
         if {"custom_field_id", "odoo_field_path"} & set(vals):
             self._kommo_propose_value_lines()
         return result

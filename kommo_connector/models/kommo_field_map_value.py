@@ -3,6 +3,7 @@ from dataclasses import dataclass, field
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..tools.compat import Constraint
 from ..tools.field_path import normalize_label, selection_labels
 
 
@@ -81,13 +82,9 @@ class KommoFieldMapValue(models.Model):
         help="Empty: the value is not sent.",
     )
 
-    _sql_constraints = [
-        (
-            "odoo_value_uniq",
-            "unique(field_map_id, odoo_value)",
-            "Each Odoo value can have only one Kommo option.",
-        ),
-    ]
+    _odoo_value_uniq = Constraint(
+        "unique(field_map_id, odoo_value)", "Each Odoo value can have only one Kommo option."
+    )
 
     @api.depends("odoo_value", "field_map_id.odoo_field_path")
     @api.depends_context("lang")

@@ -5,6 +5,7 @@ from odoo.tools import SQL
 from kommo_api import base_url
 
 from ..const import CRON_PUSH, lead_request_id
+from ..tools.compat import Constraint
 from ..tools.kommo_id import KommoId
 
 
@@ -82,18 +83,13 @@ class KommoLeadBinding(models.Model):
         readonly=True, copy=False, help="A worker is sending this order to Kommo until then."
     )
 
-    _sql_constraints = [
-        (
-            "account_repair_uniq",
-            "unique(account_id, repair_id)",
-            "A repair order has one Kommo lead per Kommo account.",
-        ),
-        (
-            "account_lead_uniq",
-            "unique(account_id, kommo_lead_id)",
-            "A Kommo lead belongs to one repair order.",
-        ),
-    ]
+    _account_repair_uniq = Constraint(
+        "unique(account_id, repair_id)",
+        "A repair order has one Kommo lead per Kommo account.",
+    )
+    _account_lead_uniq = Constraint(
+        "unique(account_id, kommo_lead_id)", "A Kommo lead belongs to one repair order."
+    )
 
     @api.depends("kommo_lead_id", "account_id.host")
     def _compute_kommo_lead_url(self):

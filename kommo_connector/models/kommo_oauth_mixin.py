@@ -388,7 +388,12 @@ class KommoOAuthMixin(models.AbstractModel):
         except KommoError as exc:
             self._kommo_record_failure(exc, connecting=True)
             return False
-        self.write({"state": "connected", "last_error": False, **self._kommo_info_values(info)})
+        values = self._kommo_info_values(info)
+        if values["kommo_account_id"] != self.kommo_account_id:
+            # Another Kommo account (or a first connection): its contact list is read anew.
+            self.env["kommo.contact.key"].sudo()._kommo_store(self, [])
+            values.update(kommo_contacts_read_at=False, kommo_contact_count=0)
+        self.write({"state": "connected", "last_error": False, **values})
         tokens = store.get_tokens()
         if self.auth_mode == "oauth" and tokens.access_token != self.sudo().access_token:
             self.sudo().write(self._kommo_token_values(tokens))  # renewed while connecting

@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 
+from ..tools.compat import Constraint
 from ..tools.kommo_id import KommoId
 
 
@@ -26,13 +27,9 @@ class KommoPipeline(models.Model):
     )
     stage_ids = fields.One2many("kommo.pipeline.stage", "pipeline_id", string="Stages")
 
-    _sql_constraints = [
-        (
-            "kommo_id_account_uniq",
-            "unique(account_id, kommo_id)",
-            "A Kommo pipeline is imported only once per account.",
-        ),
-    ]
+    _kommo_id_account_uniq = Constraint(
+        "unique(account_id, kommo_id)", "A Kommo pipeline is imported only once per account."
+    )
 
     @api.model
     def _kommo_refresh(self, account, client):

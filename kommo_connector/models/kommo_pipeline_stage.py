@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 
+from ..tools.compat import Constraint
 from ..tools.kommo_id import KommoId
 
 # Kommo's system stages, present in every pipeline.
@@ -45,13 +46,9 @@ class KommoPipelineStage(models.Model):
         default=True, readonly=True, help="Archived when the stage was deleted in Kommo."
     )
 
-    _sql_constraints = [
-        (
-            "kommo_id_pipeline_uniq",
-            "unique(pipeline_id, kommo_id)",
-            "A Kommo stage is imported only once per pipeline.",
-        ),
-    ]
+    _kommo_id_pipeline_uniq = Constraint(
+        "unique(pipeline_id, kommo_id)", "A Kommo stage is imported only once per pipeline."
+    )
 
     @api.model
     def _kommo_kind(self, status):

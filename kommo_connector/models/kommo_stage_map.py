@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..tools.compat import Constraint
+
 # Which stage of the pipeline each repair state is proposed on: a closing kind, or the
 # position among the pipeline's normal stages.
 DEFAULT_STAGE_KIND = {"done": "won", "cancel": "lost"}
@@ -36,13 +38,10 @@ class KommoStageMap(models.Model):
     )
     kommo_issue = fields.Char(string="Problem", compute="_compute_kommo_issue")
 
-    _sql_constraints = [
-        (
-            "repair_state_account_uniq",
-            "unique(account_id, repair_state)",
-            "Each repair status can be mapped only once per Kommo account.",
-        ),
-    ]
+    _repair_state_account_uniq = Constraint(
+        "unique(account_id, repair_state)",
+        "Each repair status can be mapped only once per Kommo account.",
+    )
 
     @api.model
     def _selection_repair_state(self):

@@ -8,6 +8,7 @@ from odoo.tools import SQL, consteq
 from kommo_api import WebhookParseError, parse_webhook
 
 from ..const import CLEANUP_BATCH_SIZE
+from ..tools.compat import Constraint
 from ..tools.cursors import auto_commit, unlink_in_batches
 
 _logger = logging.getLogger(__name__)
@@ -82,13 +83,10 @@ class KommoWebhookEvent(models.Model):
     )
     processed_at = fields.Datetime(readonly=True, copy=False)
 
-    _sql_constraints = [
-        (
-            "fingerprint_account_uniq",
-            "unique(account_id, fingerprint)",
-            "A webhook delivery is stored once per Kommo account.",
-        ),
-    ]
+    _fingerprint_account_uniq = Constraint(
+        "unique(account_id, fingerprint)",
+        "A webhook delivery is stored once per Kommo account.",
+    )
 
     # -- receiving ------------------------------------------------------------------------
 

@@ -40,3 +40,6 @@ from . import test_field_map_shop
 from . import test_log_reading
 from . import test_tour_shop_screens
 from . import test_push_fault_mix
+from . import test_push_links
+from . import test_push_merges
+from . import test_contact_memory

@@ -16,7 +16,8 @@ class TestFieldMapPicker(KommoMappingCase):
             with self.subTest(view=view_type):
                 arch = self.env["kommo.field.map"].get_view(view_type=view_type)["arch"]
                 (path,) = etree.fromstring(arch).xpath("//field[@name='odoo_field_path']")
-                self.assertEqual(path.get("widget"), "DynamicModelFieldSelectorChar")
+                # Odoo's picker, under the addon's name (static/src/js/kommo_field_path.js)
+                self.assertEqual(path.get("widget"), "kommo_field_path")
                 self.assertIn("'model': 'odoo_model'", path.get("options"))
         account = self.discovered_account()
         self.assertEqual(set(account.field_map_ids.mapped("odoo_model")), {"repair.order"})

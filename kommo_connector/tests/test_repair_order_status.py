@@ -2,6 +2,7 @@
 
 from odoo.tests import new_test_user, tagged
 
+from ..tools.compat import GROUPS_FIELD
 from .common_inbound import KommoInboundCase, webhook_body
 
 
@@ -79,7 +80,7 @@ class TestKommoStateInLists(KommoInboundCase):
         action = self.env.ref("kommo_connector.action_server_repair_order_kommo_sync")
         self.assertEqual(action.binding_model_id.model, "repair.order")
         self.assertEqual(action.binding_view_types, "list,form")
-        self.assertIn(self.env.ref("kommo_connector.group_kommo_user"), action.groups_id)
+        self.assertIn(self.env.ref("kommo_connector.group_kommo_user"), action[GROUPS_FIELD])
 
     def test_sync_with_kommo_from_the_list_sends_the_selected_orders(self):
         self.inbound_account()

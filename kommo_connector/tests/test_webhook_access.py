@@ -2,6 +2,7 @@ from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
+from ..tools.compat import GROUPS_FIELD
 from .common import kommo_user
 from .common_inbound import KommoInboundCase, webhook_body
 
@@ -23,7 +24,9 @@ class TestWebhookAccess(KommoInboundCase):
         account = self.inbound_account()
         event = self.receive(account, webhook_body(5))
         manager = kommo_user(self.env, login="kommo_manager")
-        manager.groups_id = [Command.link(self.env.ref("kommo_connector.group_kommo_manager").id)]
+        manager[GROUPS_FIELD] = [
+            Command.link(self.env.ref("kommo_connector.group_kommo_manager").id)
+        ]
         event.with_user(manager).action_process_again()
         self.assertEqual(event.state, "ignored")
         self.assertEqual(event.attempts, 1)

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 
 import psycopg2.errors
 
+from odoo.modules import module
 from odoo.tools import SQL
 
 from ..const import OWN_TRANSACTION_LOCK_TIMEOUT, OWN_TRANSACTION_POLL_SECONDS
@@ -151,8 +152,12 @@ def account_in_own_transaction(account, lock=NO_KEY_UPDATE, wait=5.0):
 
 
 def auto_commit():
-    """Whether a cron commits after each unit of work: not inside a test's transaction."""
-    return not getattr(threading.current_thread(), "testing", False)
+    """Whether a cron commits after each unit of work: not inside a test's transaction.
+
+    A test runs: Odoo's runner says so in ``current_test`` (18.0 also flags the thread, which
+    19.0 no longer does; pytest-odoo flags only the thread on 18.0).
+    """
+    return not (getattr(threading.current_thread(), "testing", False) or module.current_test)
 
 
 def unlink_in_batches(records, domain, batch_size):

@@ -8,12 +8,15 @@ from odoo.tools import html2plaintext
 
 from kommo_api import try_normalize_phone
 
+from . import compat
 from .contact_matcher import normalized_email
 from .field_path import KOMMO_SUPPORTED_TYPES
 
 LEAD_NAME_SEPARATOR = " - "
 LEAD_NAME_MAX = 255
 _CUSTOM_VALUE_PATH = re.compile(r"custom_fields_values\.(\d+)")
+# The kind of each of the partner's phone fields in Kommo's PHONE field.
+PHONE_ENUM = {"mobile": "MOB", "phone": "WORK"}
 
 
 def lead_name(order):
@@ -67,7 +70,7 @@ def lead_values(order, stage, field_maps, pipeline=None, creating=True):
 def partner_phones(partner, region):
     """The partner's phones in E.164 (mobile first), those that are valid numbers."""
     phones = []
-    for raw in (partner.mobile, partner.phone):
+    for raw in compat.partner_phones(partner):
         phone = try_normalize_phone(raw, region) if raw else None
         if phone and phone not in phones:
             phones.append(phone)
@@ -83,9 +86,9 @@ def contact_values(partner, region):
     """A new Kommo contact for ``partner``: name, phones (E.164 when valid) and e-mail."""
     custom = []
     phones = [
-        {"value": try_normalize_phone(raw, region) or raw.strip(), "enum_code": enum_code}
-        for raw, enum_code in ((partner.mobile, "MOB"), (partner.phone, "WORK"))
-        if raw and raw.strip()
+        {"value": try_normalize_phone(raw, region) or raw.strip(), "enum_code": PHONE_ENUM[name]}
+        for name in compat.PARTNER_PHONE_FIELDS
+        if (raw := partner[name]) and raw.strip()
     ]
     if phones:
         custom.append({"field_code": "PHONE", "values": phones})

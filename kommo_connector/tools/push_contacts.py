@@ -1,6 +1,7 @@
 """The customers of a push: their Kommo contact from the binding cache, else found in Kommo
-(``contact_matcher``: the contact list or a search per customer, whichever is cheaper), else
-created with their first lead.
+(the contact list remembered from an earlier read and its changes since, ``contact_index``;
+else ``contact_matcher``: the contact list or a search per customer, whichever is cheaper),
+else created with their first lead.
 
 Several workers push at once (one cron per Odoo server), and a new customer's orders may be
 in two of them: only one may create the customer's contact (``hold_new_customers``).
@@ -11,11 +12,12 @@ from datetime import timedelta
 
 import psycopg2.errors
 
-from odoo import _, fields
+from odoo import fields
 from odoo.tools import SQL
 
-from kommo_api import KommoError, KommoUnexpectedResponse
+from kommo_api import KommoError
 
+from .contact_index import KnownContacts, contact_keys
 from .contact_matcher import PAGE_SIZE, ContactMatcher, WantedContact
 from .cursors import account_in_own_transaction
 from .lead_payload import contact_values, partner_emails, partner_phones
@@ -23,12 +25,11 @@ from .lead_payload import contact_values, partner_emails, partner_phones
 _logger = logging.getLogger(__name__)
 
 PARTNER_READ_CHUNK = 1000
-CONTACTS_PATH = "/api/v4/contacts"
 # An order whose new customer's contact another order is being created with waits this long.
 CONTACT_WAIT_MINUTES = 1
 
 
-class PushContacts:
+class PushContacts(KnownContacts):
     """Mixed into a ``PushRun``: fills its ``contact_ids`` and ``absent``."""
 
     def resolve_contacts(self, items):
@@ -46,30 +47,52 @@ class PushContacts:
         if not missing:
             return
         wanted = self.in_transaction(self._wanted_contacts, sorted(missing))
-        searchable = {item.key for item in wanted if item.phones or item.emails}
+        wanted = [item for item in wanted if item.phones or item.emails]
+        searchable = {item.key for item in wanted}
         self.absent |= missing - searchable
-        lister, searcher = self.client("contact_list"), self.client("contact_search")
-        matcher = ContactMatcher(
-            lambda number: self._contact_page(lister, number),
-            searcher.search_contacts,
-            self.region,
-            known_count=self.account.kommo_contact_count,
-        )
         try:
-            result = matcher.match(wanted)
+            found, absent, unresolved = self.match_known_contacts(wanted)
+            if unresolved:
+                result = self._match_in_kommo(unresolved)
+                found.update(result.found)
+                absent |= result.absent
         except KommoError as error:
             concerned = [item.binding_id for item in items if item.partner_id in searchable]
             self.fail(concerned, error)
             return
         self.in_transaction(
-            lambda env: env["kommo.contact.binding"]._kommo_bind(self.account, result.found)
+            lambda env: env["kommo.contact.binding"]._kommo_bind(self.account, found)
         )
-        self.contact_ids.update(result.found)
-        self.absent |= result.absent
+        self.contact_ids.update(found)
+        self.absent |= absent
+
+    def _match_in_kommo(self, wanted):
+        """Look the customers up in Kommo's contact list or by searching (``ContactMatcher``);
+        a list read to its end is remembered (``contact_index``)."""
+        lister = self.client("contact_list")
+        pages = []  # the keys of each page read
+
+        def read_page(number):
+            # By id (order[id]=asc): contacts created meanwhile land on the last page.
+            page = lister.contacts_page(number, limit=PAGE_SIZE)
+            pages.append(contact_keys(page.items, self.region))
+            return page.items, page.has_next
+
+        matcher = ContactMatcher(
+            read_page,
+            self.client("contact_search").search_contacts,
+            self.region,
+            known_count=self.account.kommo_contact_count,
+        )
+        started = fields.Datetime.now()
+        result = matcher.match(wanted)
         if result.contact_count is not None:
             self._remember_contact_count(result.contact_count)
         elif result.count_outgrown:
             self._remember_contact_count(0)  # unknown again: the next run probes
+        if result.list_complete:
+            self.remember_contacts([pair for keys in pages for pair in keys], started)
+        return result
 
     def hold_new_customers(self, env, binding_ids):
         """The orders of ``binding_ids`` that may be created now, in the transaction that
@@ -155,24 +178,6 @@ class PushContacts:
             )
             self.contact_ids.update(found)
             self.absent.difference_update(found)
-
-    def _contact_page(self, client, number):
-        """Page ``number`` of Kommo's contact list: ``(contacts, whether another page follows)``.
-
-        ``KommoClient.iter_contacts`` always starts at page 1: the probe of the list-or-search
-        choice asks for a page further on through the client's ``request``.
-        """
-        payload = client.request(
-            "GET", CONTACTS_PATH, params=[("page", number), ("limit", PAGE_SIZE)]
-        )
-        if payload is None:
-            return [], False  # 204: past the end of the list
-        embedded = payload.get("_embedded") if isinstance(payload, dict) else None
-        contacts = embedded.get("contacts") if isinstance(embedded, dict) else None
-        if not isinstance(contacts, list):
-            raise KommoUnexpectedResponse(_("Kommo's answer is not a page of contacts."))
-        links = payload.get("_links")
-        return contacts, isinstance(links, dict) and bool(links.get("next"))
 
     def _wanted_contacts(self, env, partner_ids):
         wanted = []

@@ -1,5 +1,6 @@
 """The calls of a push: leads created 50 a call with their contact (``/leads/complex``), leads
-updated 50 a call (``PATCH /leads``), changed diagnoses added as notes 50 a call.
+updated 50 a call (``PATCH /leads``, without contacts: a changed customer's contact is linked
+afterwards, ``push_links.py``), changed diagnoses added as notes 50 a call.
 
 A lead is never created twice for one order: ``create_sent_at`` is committed before the
 creation is sent, and an order whose creation had no answer is first looked up in Kommo by
@@ -25,6 +26,7 @@ from .lead_payload import (
     names_order,
 )
 from .push_contacts import PushContacts
+from .push_links import PushLinks
 from .push_run import PushRun, RunStopped
 
 # Leads a lookup by order reference reads at most (more would not be a match anyway).
@@ -48,13 +50,14 @@ def call_despite_rate_limit(call, payloads, sleep=time.sleep):
     return call(payloads)
 
 
-class LeadPush(PushContacts, PushRun):
+class LeadPush(PushContacts, PushLinks, PushRun):
     def execute(self, binding_ids=None):
         items = self.claim(binding_ids)
         try:
             creates, updates = self.recover_unknown_creates(items)
             self.resolve_contacts(creates + updates)
             self.push_creates([item for item in creates if item.binding_id in self.open])
+            updates += self.adopted_updates(creates)
             self.push_updates([item for item in updates if item.binding_id in self.open])
             self.flush_notes(everything=True)
         except RunStopped:
@@ -162,11 +165,17 @@ class LeadPush(PushContacts, PushRun):
                     contact = contact or contact_values(partner, self.region)
                     payload["_embedded"] = {"contacts": [contact]}
             else:
+                # No _embedded.contacts on an update: Kommo links nothing that way (push_links).
                 payload = dict(update_values, id=binding.kommo_lead_id)
-                if contact_id and contact_id != binding.kommo_contact_id:
-                    payload["_embedded"] = {"contacts": [{"id": contact_id}]}
-                send["hash"] = content_hash([update_values, contact_id or binding.kommo_contact_id])
+                linked = binding.kommo_contact_id
+                send["link"] = None
+                if contact_id and contact_id != linked:
+                    send["link"] = (binding.kommo_lead_id, contact_id, linked or None)
+                send["hash"], send["patched_hash"] = self.update_hashes(
+                    update_values, contact_id, linked
+                )
                 send["unchanged"] = send["hash"] == binding.lead_hash
+                send["data_unchanged"] = send["patched_hash"] == binding.lead_hash
             send["payload"] = dict(payload, request_id=send["request_id"])
             self.revisions[binding.id] = binding.revision
             sends.append(send)
@@ -272,12 +281,19 @@ class LeadPush(PushContacts, PushRun):
     def _record_created(self, env, sends, answer):
         now = fields.Datetime.now()
         outcomes, new_contacts = [], {}
+        refused = self.refused_merges(env, sends, answer)
         for send in sends:
             result = answer.get(send["request_id"]) or {}
             if not result.get("id"):
                 message = _("Kommo's answer did not name the created lead.")
                 outcomes.append((send["binding_id"], "retry", message, {}))
                 continue
+            if send["binding_id"] in refused:
+                message = refused[send["binding_id"]]
+                outcomes.append(self.record_refused_merge(env, send, message, result["id"]))
+                continue
+            # A merged lead's contact is the kept lead's: Kommo created none for a customer
+            # sent as new, and found this one by the customer's phone or e-mail.
             contact_id = send["contact_id"] or result.get("contact_id")
             if not send["contact_id"] and contact_id and send["partner_id"]:
                 new_contacts[send["partner_id"]] = contact_id
@@ -289,9 +305,15 @@ class LeadPush(PushContacts, PushRun):
                 kommo_updated_at=now,
                 lead_hash=content_hash([send["update_values"], contact_id]),
             )
+            if result.get("merged"):
+                # A known contact is linked by the update, next to the kept lead's own.
+                values["kommo_contact_id"] = False if send["contact_id"] else contact_id or False
+                outcomes.append(self.adopt_merged_lead(env, send, values))
+                continue
             outcomes.append(self._after_lead(send, result["id"], values))
         env["kommo.contact.binding"]._kommo_bind(self.account, new_contacts)
         self.contact_ids.update(new_contacts)
+        self.absent.difference_update(new_contacts)  # not created again for an update
         self.finish(outcomes, env)
 
     # -- updates ------------------------------------------------------------------------------
@@ -310,13 +332,18 @@ class LeadPush(PushContacts, PushRun):
             if quiet:
                 self.finish([self._after_lead(send, send["lead_id"], {}) for send in quiet])
             changed = [send for send in sends if send not in quiet]
-            if changed:
+            # A lead Kommo has up to date but for its contact (the link failed) is only linked.
+            patched = [send for send in changed if self.force or not send["data_unchanged"]]
+            if patched:
                 self._send(
-                    changed,
+                    patched,
                     self.client("update_leads").update_leads,
                     self._record_updated,
                     _("Kommo refused the lead: %s"),
                 )
+            self.link_contacts(
+                [send for send in changed if send["link"] and send["binding_id"] in self.open]
+            )
             self.flush_notes()
 
     def _record_updated(self, env, sends, answer):
@@ -325,15 +352,18 @@ class LeadPush(PushContacts, PushRun):
         outcomes = []
         for send in sends:
             values = self._lead_values(send, now)
-            values["lead_hash"] = send["hash"]
-            if send["contact_id"]:
-                values["kommo_contact_id"] = send["contact_id"]
             timestamp = updated_at.get(send["lead_id"])
             values["kommo_updated_at"] = (
                 datetime.fromtimestamp(timestamp, timezone.utc).replace(tzinfo=None)
                 if isinstance(timestamp, int)
                 else now
             )
+            if send["link"]:
+                # Updated, its new contact not linked yet: the link step records the rest.
+                values["lead_hash"] = send["patched_hash"]
+                outcomes.append((send["binding_id"], "progress", None, values))
+                continue
+            values["lead_hash"] = send["hash"]
             outcomes.append(self._after_lead(send, send["lead_id"], values))
         self.finish(outcomes, env)
 

@@ -86,6 +86,7 @@ class PushRun:
         self.open = set()  # claimed binding ids still without an outcome
         self.results = {}  # binding id -> (sync state, message)
         self.notes = []  # notes waiting to be sent (the lead is done)
+        self.adopted = []  # binding ids whose order took a lead Kommo merged its new one into
         self.pushed = 0
         self.stopped = False
 
