@@ -426,6 +426,13 @@ def ensure_odoo_requirements(tree: OdooTree, extras: Sequence[str] = ()) -> str:
     return python
 
 
+def ensure_runner_psycopg2() -> None:
+    """psycopg2 in this interpreter, which talks to PostgreSQL for the runners: it comes with
+    Odoo's requirements when the tree runs in the project's venv, not when it has its own."""
+    if importlib.util.find_spec("psycopg2") is None:
+        pip_install(["psycopg2-binary"])
+
+
 # --- configuration ----------------------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ from odoo_env import (
     OdooTree,
     ensure_browser,
     ensure_odoo_requirements,
+    ensure_runner_psycopg2,
     find_odoo_trees,
     say,
     write_odoo_config,
@@ -168,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     verdicts: list[str] = []
     results: list[str] = []
+    # Before PostgreSQL: this runner talks to it with psycopg2, one of Odoo's requirements.
+    for tree in to_run:
+        ensure_odoo_requirements(tree, SUITE_EXTRAS)
+    ensure_runner_psycopg2()
     try:
         with Services() as services:
             pg = start_postgres(args.postgres)
@@ -219,7 +224,6 @@ def run_suite(
     tree: OdooTree, pg: PgServer, args: argparse.Namespace, services: Services, summary: list[str]
 ) -> bool:
     """Run both runners; ``summary`` receives the series' count line for the closing output."""
-    ensure_odoo_requirements(tree, SUITE_EXTRAS)
     ensure_browser()
 
     db = f"kc_suite_{tree.major}_{time.strftime('%Y%m%d_%H%M%S')}_{os.getpid()}"

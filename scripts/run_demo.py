@@ -31,6 +31,7 @@ from odoo_env import (
     OdooTree,
     demo_tree,
     ensure_odoo_requirements,
+    ensure_runner_psycopg2,
     find_odoo_trees,
     say,
     write_odoo_config,
@@ -176,6 +177,7 @@ def run(tree: OdooTree, target: dict, args: argparse.Namespace, services: Servic
                 "running?): stop it or pass --port / --emulator-port"
             )
     ensure_odoo_requirements(tree, SUITE_EXTRAS)
+    ensure_runner_psycopg2()
     pg = start_postgres(args.postgres)
     services.on_exit("PostgreSQL", pg.shutdown)
     demo = Demo(tree, pg, args, RUN_DIR / "odoo-demo.conf")
