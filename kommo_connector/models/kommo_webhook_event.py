@@ -7,7 +7,7 @@ from odoo.tools import SQL, consteq
 
 from kommo_api import WebhookParseError, parse_webhook
 
-from ..const import CLEANUP_BATCH_SIZE
+from ..const import CLEANUP_BATCH_SIZE, CRON_PROCESS_WEBHOOKS
 from ..tools.compat import Constraint
 from ..tools.cursors import auto_commit, unlink_in_batches
 
@@ -207,7 +207,7 @@ class KommoWebhookEvent(models.Model):
         _cron_process_events), as for Odoo's own triggers; its interval is the backstop.
         """
         cron_id = self.env["ir.model.data"]._xmlid_to_res_id(
-            "kommo_connector.ir_cron_kommo_process_webhooks", raise_if_not_found=False
+            CRON_PROCESS_WEBHOOKS, raise_if_not_found=False
         )
         if not cron_id:
             return
