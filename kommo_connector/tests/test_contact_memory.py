@@ -44,7 +44,7 @@ class TestRememberedContactList(KommoPushCase):
     def test_a_later_batch_reads_only_the_contacts_changed_since_the_list_was_read(self):
         self.first_sync()
         added = self.emu.add_contact("Bruno Lima", phones=["+55 31 98888-0000"])["id"]
-        ana = self.repair_order(self.customer("Ana C.", mobile="(21) 98765-0001"))
+        ana = self.repair_order(self.customer("Ana C.", phone="(21) 98765-0001"))
         bruno = self.repair_order(self.customer("Bruno", phone="31 98888-0000"))
         clara = self.repair_order(self.customer("Clara Nova", phone="11 95555-0000"))
 
