@@ -30,3 +30,12 @@ TOKEN_LOCK_WAIT_SECONDS = 40.0
 
 DEFAULT_PHONE_REGION = "BR"
 DEFAULT_RETENTION_DAYS = 90
+
+# The push's options (kommo.lead.binding._kommo_push_options): option -> (system parameter,
+# default). Kommo takes at most 50 entities a write call (kommo_api's MAX_BATCH_SIZE).
+PUSH_PARAMETERS = {
+    "batch_size": ("kommo_connector.push_batch_size", 50),
+    "claim_limit": ("kommo_connector.push_claim_limit", 10000),
+    "max_attempts": ("kommo_connector.push_max_attempts", 5),
+    "lease_seconds": ("kommo_connector.push_lease_seconds", 600),
+}
