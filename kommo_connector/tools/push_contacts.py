@@ -49,14 +49,11 @@ class ContactResolver:
         partner_ids -= set(self.contact_ids) | self.absent
         if not partner_ids:
             return
-        bound = self.run.in_transaction(
-            lambda env: env["kommo.contact.binding"]._kommo_contact_ids(self.account, partner_ids)
-        )
+        bound, wanted = self.run.in_transaction(self._bound_and_wanted, partner_ids)
         self.contact_ids.update(bound)
         missing = partner_ids - set(bound)
         if not missing:
             return
-        wanted = self.run.in_transaction(self._wanted_contacts, sorted(missing))
         wanted = [item for item in wanted if item.phones or item.emails]
         searchable = {item.key for item in wanted}
         self.absent |= missing - searchable
@@ -70,11 +67,18 @@ class ContactResolver:
             concerned = [item.binding_id for item in items if item.partner_id in searchable]
             self.run.fail(concerned, error)
             return
-        self.run.in_transaction(
-            lambda env: env["kommo.contact.binding"]._kommo_bind(self.account, found)
-        )
+        self.run.in_transaction(self._bind, found)
         self.contact_ids.update(found)
         self.absent |= absent
+
+    def _bound_and_wanted(self, env, partner_ids):
+        """The Kommo contacts bound to these customers, and what the others are looked up by
+        (``WantedContact``s), read in one snapshot."""
+        bound = env["kommo.contact.binding"]._kommo_contact_ids(self.account, partner_ids)
+        return bound, self._wanted_contacts(env, sorted(set(partner_ids) - set(bound)))
+
+    def _bind(self, env, found):
+        env["kommo.contact.binding"]._kommo_bind(self.account, found)
 
     def _match_in_kommo(self, wanted):
         """Look the customers up in Kommo's contact list or by searching (``ContactMatcher``);
@@ -165,12 +169,7 @@ class ContactResolver:
         size = self.run.options["batch_size"]
         for start in range(0, len(partner_ids), size):
             chunk = partner_ids[start : start + size]
-            payloads = self.run.in_transaction(
-                lambda env, ids=chunk: [
-                    dict(contact_values(partner, self.region), request_id=f"partner-{partner.id}")
-                    for partner in env["res.partner"].browse(ids)
-                ]
-            )
+            payloads = self.run.in_transaction(self._contact_payloads, chunk)
             try:
                 created = self.run.client("push_contacts").create_contacts(payloads)
             except KommoError as error:
@@ -181,12 +180,14 @@ class ContactResolver:
                 partner_id: contact.get("id")
                 for partner_id, contact in zip(chunk, created, strict=False)
             }
-            self.run.in_transaction(
-                lambda env, found=found: env["kommo.contact.binding"]._kommo_bind(
-                    self.account, found
-                )
-            )
+            self.run.in_transaction(self._bind, found)
             self.learn(found)
+
+    def _contact_payloads(self, env, partner_ids):
+        return [
+            dict(contact_values(partner, self.region), request_id=f"partner-{partner.id}")
+            for partner in env["res.partner"].browse(partner_ids)
+        ]
 
     def _wanted_contacts(self, env, partner_ids):
         wanted = []
