@@ -163,7 +163,7 @@ class ContactResolver:
             return True
         return any(sent and binding_id not in binding_ids for binding_id, sent in rows)
 
-    def create(self, items):
+    def create_contacts(self, items):
         """Customers new to Kommo on existing leads: create their contacts, 50 a call."""
         partner_ids = sorted({item.partner_id for item in items})
         size = self.run.options["batch_size"]

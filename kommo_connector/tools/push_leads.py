@@ -299,7 +299,8 @@ class LeadWriter:
         """Update the leads 50 a call; a lead whose data did not change is not sent again
         (unless the push is forced, as the "Sync Kommo" button does)."""
         run, force = self.run, self.run.force
-        self.contacts.create([item for item in items if item.partner_id in self.contacts.absent])
+        contacts = self.contacts
+        contacts.create_contacts([item for item in items if item.partner_id in contacts.absent])
         size = run.options["batch_size"]
         for start in range(0, len(items), size):
             chunk = run.still_open(items[start : start + size])
