@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -28,13 +27,18 @@ from odoo_env import (  # noqa: E402 - the runners' modules live in scripts/
     say,
     write_odoo_config,
 )
-from odoo_pg import PgServer, database_exists, drop_database, module_state, start_postgres  # noqa: E402
+from odoo_pg import (  # noqa: E402
+    PgServer,
+    clone_database,
+    drop_database,
+    module_state,
+    start_postgres,
+)
 from odoo_proc import run_logged  # noqa: E402
 from run_demo import addon_digest  # noqa: E402
 
 ADDON = "kommo_connector"
 LOGS = RUN_DIR / "logs"
-FILESTORE = RUN_DIR / "odoo-data" / "filestore"
 
 
 class BenchSetupError(Exception):
@@ -114,7 +118,7 @@ def ensure_base_database(bench: BenchOdoo, reuse: bool, template: str | None) ->
     if reuse and installed:
         _odoo_install(bench, ["-u", ADDON], f"updating {ADDON} in {db} (its files changed)")
     else:
-        drop_bench_database(pg, db)
+        drop_database(pg, db)
         stamp.unlink(missing_ok=True)
         if template:
             clone_database(pg, template, db)
@@ -150,32 +154,8 @@ def _odoo_install(bench: BenchOdoo, step: list[str], what: str) -> None:
         raise BenchSetupError(f"{what} failed (exit code {code}); see {bench.install_log}")
 
 
-def clone_database(pg: PgServer, source: str, target: str) -> None:
-    """``target`` as a copy of ``source``, its filestore too (looked up in our data dir, then
-    in ODOO_TEMPLATE_DATA_DIR as scripts/odoo_suite.py does)."""
-    conn = pg.connect()
-    try:
-        with conn.cursor() as cr:
-            cr.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
-    finally:
-        conn.close()
-    template_dirs = [FILESTORE]
-    if os.environ.get("ODOO_TEMPLATE_DATA_DIR"):
-        template_dirs.append(Path(os.environ["ODOO_TEMPLATE_DATA_DIR"]) / "filestore")
-    for folder in template_dirs:
-        if (folder / source).is_dir():
-            shutil.copytree(folder / source, FILESTORE / target)
-            break
-
-
-def drop_bench_database(pg: PgServer, db: str) -> None:
-    if database_exists(pg, db):
-        drop_database(pg, db)
-    shutil.rmtree(FILESTORE / db, ignore_errors=True)
-
-
 def fresh_run_database(bench: BenchOdoo) -> str:
-    drop_bench_database(bench.pg, bench.run_db)
+    drop_database(bench.pg, bench.run_db)
     clone_database(bench.pg, bench.base_db, bench.run_db)
     return bench.run_db
 

@@ -27,7 +27,7 @@ from bench_odoo import (
     BenchSetupError,
     add_database_options,
     close_odoo,
-    drop_bench_database,
+    drop_database,
     fresh_run_database,
     load_odoo,
     prepared_bench,
@@ -44,7 +44,7 @@ from bench_report import (
 )
 from bench_seed import Seeded, connect_account, modify_orders, seed_orders
 
-from kommo_api import KommoClient, LongLivedTokenStore, SlidingWindowThrottle
+from kommo_api import RATE_LIMIT_PERIOD, KommoClient, LongLivedTokenStore, SlidingWindowThrottle
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -175,7 +175,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         if args.keep_db:
             say(f"kept database {run_db}")
         else:
-            drop_bench_database(bench.pg, run_db)
+            drop_database(bench.pg, run_db)
 
 
 def print_setup(report: Report, args, info: dict, seeded, run_db: str) -> None:
@@ -203,7 +203,7 @@ def print_setup(report: Report, args, info: dict, seeded, run_db: str) -> None:
 def _throttle_floor() -> float:
     from odoo.addons.kommo_connector import const  # noqa: PLC0415 - Odoo is loaded by now
 
-    return (const.THROTTLE_PERIOD + const.THROTTLE_MARGIN) / const.THROTTLE_PERIOD
+    return (RATE_LIMIT_PERIOD + const.THROTTLE_MARGIN) / RATE_LIMIT_PERIOD
 
 
 def first_sync(run: BenchRun) -> None:

@@ -22,7 +22,7 @@ from bench_odoo import (
     add_database_options,
     clone_database,
     close_odoo,
-    drop_bench_database,
+    drop_database,
     load_odoo,
     prepared_bench,
     say,
@@ -138,13 +138,13 @@ def run_benchmark(bench: BenchOdoo, args: argparse.Namespace) -> int:
         return 0 if report.all_ok else 1
     finally:
         if not args.keep_db:
-            drop_bench_database(bench.pg, seeded_db)
+            drop_database(bench.pg, seeded_db)
 
 
 def seed(bench: BenchOdoo, db: str, args: argparse.Namespace) -> BoundOrders:
     """A copy of the addon's database with a connected account and N bound orders; the Kommo
     emulator (in this process) serves only the connection and the pipelines' discovery."""
-    drop_bench_database(bench.pg, db)
+    drop_database(bench.pg, db)
     clone_database(bench.pg, bench.base_db, db)
     say(f"seeding {args.deliveries} bound repair orders into {db}")
     registry = open_registry(bench, db)
@@ -188,7 +188,7 @@ def run_mode(scenario: Scenario, mode: str) -> ModeRun:
     args, bench, report = scenario.args, scenario.bench, scenario.report
     sequence = scenario.sequence
     db = f"{scenario.seeded_db}_{mode}"
-    drop_bench_database(bench.pg, db)
+    drop_database(bench.pg, db)
     clone_database(bench.pg, scenario.seeded_db, db)
     workers = args.workers if mode == "prefork" else 0
     path = f"{WEBHOOK}/{scenario.bound.secret}"
@@ -219,7 +219,7 @@ def run_mode(scenario: Scenario, mode: str) -> ModeRun:
         return run
     finally:
         if not args.keep_db:
-            drop_bench_database(bench.pg, db)
+            drop_database(bench.pg, db)
 
 
 def warm_up(server: OdooServer, concurrency: int) -> None:

@@ -1,6 +1,6 @@
 """Odoo-free client of Kommo's (amoCRM's) REST API v4."""
 
-from .client import Exchange, KommoClient, default_throttle
+from .client import MAX_BATCH_SIZE, Exchange, KommoClient, default_throttle
 from .errors import (
     KommoAuthError,
     KommoBlocked,
@@ -19,8 +19,15 @@ from .errors import (
     ValidationIssue,
 )
 from .disconnect import disconnect_signature, verify_disconnect_signature
-from .hosts import base_url, is_loopback, normalize_host, platform_authorize_url
-from .oauth import LongLivedTokenStore, MemoryTokenStore, OAuthApp, Tokens, TokenStore
+from .hosts import (
+    KOMMO_AUTHORIZE_URL,
+    base_url,
+    is_loopback,
+    normalize_host,
+    platform_authorize_url,
+)
+from .oauth import TOKEN_PATH, LongLivedTokenStore, MemoryTokenStore, OAuthApp, Tokens, TokenStore
+from .phones import DEFAULT_REGION as DEFAULT_PHONE_REGION
 from .phones import (
     InvalidPhoneNumber,
     normalize_phone,
@@ -28,8 +35,15 @@ from .phones import (
     phone_search_keys,
     try_normalize_phone,
 )
-from .throttle import NoThrottle, SlidingWindowThrottle, Throttle
+from .throttle import (
+    RATE_LIMIT_CALLS,
+    RATE_LIMIT_PERIOD,
+    NoThrottle,
+    SlidingWindowThrottle,
+    Throttle,
+)
 from .webhooks import (
+    MAX_BODY_BYTES,
     CustomFieldValue,
     EventType,
     FieldValue,
@@ -42,6 +56,13 @@ from .webhooks import (
 )
 
 __all__ = [
+    "DEFAULT_PHONE_REGION",
+    "KOMMO_AUTHORIZE_URL",
+    "MAX_BATCH_SIZE",
+    "MAX_BODY_BYTES",
+    "RATE_LIMIT_CALLS",
+    "RATE_LIMIT_PERIOD",
+    "TOKEN_PATH",
     "CustomFieldValue",
     "EventType",
     "Exchange",

@@ -7,10 +7,11 @@ Private: the public surface is :class:`kommo_api.client.KommoClient` and
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from urllib3.exceptions import ReadTimeoutError
@@ -47,6 +48,58 @@ class Exchange:
     request_id: str | None
     attempt: int
     entity_count: int | None
+
+
+class ReportedAttempt:
+    """Times one HTTP attempt and hands it to ``on_exchange`` as an :class:`Exchange` when it
+    ends, however it ends: the client's calls and the OAuth app's token calls are reported
+    the same way. The caller sets ``response`` (and ``payload``, once decoded) as it goes;
+    a :class:`KommoError` raised inside is the exchange's error.
+    """
+
+    def __init__(
+        self,
+        on_exchange: Callable[[Exchange], Any] | None,
+        method: str,
+        url: str,
+        *,
+        attempt: int = 1,
+        body: Any = None,
+    ):
+        self.on_exchange = on_exchange
+        self.method = method
+        self.url = url
+        self.attempt = attempt
+        self.body = body
+        self.response: requests.Response | None = None
+        self.payload: Any = None
+        self._started = 0.0
+
+    def __enter__(self) -> ReportedAttempt:
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(self, _type, error, _traceback) -> None:
+        if self.on_exchange is None:
+            return
+        response = self.response
+        exchange = Exchange(
+            method=self.method,
+            path=urlsplit(self.url).path,
+            status=None if response is None else response.status_code,
+            duration_ms=round((time.perf_counter() - self._started) * 1000),
+            error=error if isinstance(error, KommoError) else None,
+            request_id=None if response is None else request_id_of(response),
+            attempt=self.attempt,
+            entity_count=entity_count(self.body if self.body is not None else self.payload),
+        )
+        try:
+            self.on_exchange(exchange)
+        except Exception:
+            # A broken sync log must not turn a good API call into a failure.
+            _logger.exception(
+                "on_exchange callback failed for %s %s", exchange.method, exchange.path
+            )
 
 
 def send(session: requests.Session, method: str, url: str, **kwargs) -> requests.Response:

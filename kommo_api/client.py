@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
@@ -31,12 +30,11 @@ from ._shapes import (
 from ._transport import (
     IDEMPOTENT_METHODS,
     Exchange,
+    ReportedAttempt,
     backoff_delay,
     chunked,
     decode,
-    entity_count,
     error_of,
-    request_id_of,
     send,
     with_param,
 )
@@ -209,10 +207,8 @@ class KommoClient(ListReads):
             "Accept": "application/hal+json, application/json",
             "User-Agent": self.user_agent,
         }
-        started = time.perf_counter()
-        response = error = payload = None
-        try:
-            response = send(
+        with ReportedAttempt(self.on_exchange, method, url, attempt=attempt, body=body) as reported:
+            reported.response = response = send(
                 self.session, method, url, params=params, json=body,
                 headers=headers, timeout=self.timeout,
             )  # fmt: skip
@@ -220,24 +216,8 @@ class KommoClient(ListReads):
                 return not_modified
             if response.status_code >= 300:
                 raise self._error_of(response, idempotent)
-            payload = decode(response)
-            return payload
-        except KommoError as exc:
-            error = exc
-            raise
-        finally:
-            self._report(
-                Exchange(
-                    method=method,
-                    path=urlsplit(url).path,
-                    status=None if response is None else response.status_code,
-                    duration_ms=round((time.perf_counter() - started) * 1000),
-                    error=error,
-                    request_id=None if response is None else request_id_of(response),
-                    attempt=attempt,
-                    entity_count=entity_count(body if body is not None else payload),
-                )
-            )
+            reported.payload = decode(response)
+            return reported.payload
 
     @staticmethod
     def _error_of(response: requests.Response, idempotent: bool) -> KommoError:
@@ -250,17 +230,6 @@ class KommoClient(ListReads):
         if isinstance(error, KommoServerError) and not idempotent:
             error.outcome_unknown = True
         return error
-
-    def _report(self, exchange: Exchange) -> None:
-        if self.on_exchange is None:
-            return
-        try:
-            self.on_exchange(exchange)
-        except Exception:
-            # A broken sync log must not turn a good API call into a failure.
-            _logger.exception(
-                "on_exchange callback failed for %s %s", exchange.method, exchange.path
-            )
 
     def _backoff(self, retry_number: int, error: KommoError) -> float:
         delay = backoff_delay(retry_number, self.backoff_base, self.backoff_max, self._random)

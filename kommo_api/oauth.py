@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from ._transport import decode, error_of, send
+from ._transport import Exchange, ReportedAttempt, decode, error_of, send
 from .errors import (
     KommoAuthError,
     KommoConnectionError,
@@ -144,6 +144,8 @@ class OAuthApp:
     """A Kommo integration (client id/secret/redirect URI) that obtains tokens for accounts.
 
     ``refresh_attempts``: how many times one refresh is sent when its answer is lost.
+    ``on_exchange``: called with every HTTP attempt (an :class:`Exchange`, secrets scrubbed
+    from its error), as :class:`kommo_api.KommoClient` does.
     """
 
     def __init__(  # noqa: PLR0917 - positional order is the published contract
@@ -158,6 +160,7 @@ class OAuthApp:
         refresh_attempts: int = 3,
         retry_pause: float = 0.5,
         sleep: Callable[[float], Any] = time.sleep,
+        on_exchange: Callable[[Exchange], Any] | None = None,
     ):
         self.client_id = client_id
         self._client_secret = client_secret
@@ -168,6 +171,7 @@ class OAuthApp:
         self.refresh_attempts = max(1, refresh_attempts)
         self.retry_pause = retry_pause
         self._sleep = sleep
+        self.on_exchange = on_exchange
 
     def __repr__(self) -> str:
         return f"OAuthApp(client_id={self.client_id!r}, redirect_uri={self.redirect_uri!r})"
@@ -235,7 +239,7 @@ class OAuthApp:
         attempt = 1
         while True:
             try:
-                return self._token_call(host, body, secrets=(refresh_token,))
+                return self._token_call(host, body, secrets=(refresh_token,), attempt=attempt)
             except LOST_ANSWERS as exc:
                 if attempt >= self.refresh_attempts:
                     raise
@@ -257,15 +261,18 @@ class OAuthApp:
     def _current_host(self, api_domain: str, refresh_token: str) -> str:
         url = base_url(api_domain) + ACCOUNT_DOMAIN_PATH
         headers = {"X-Refresh-Token": refresh_token, "Accept": "application/json"}
-        try:
-            response = send(self.session, "GET", url, headers=headers, timeout=self.timeout)
-        except KommoError as exc:
-            raise _scrubbed(exc, (refresh_token,)) from exc.__cause__
-        if response.status_code >= 300:
-            raise _scrubbed(error_of(response), (refresh_token,))
-        return host_of_account_domain(decode(response))
+        with ReportedAttempt(self.on_exchange, "GET", url) as reported:
+            try:
+                reported.response = response = send(
+                    self.session, "GET", url, headers=headers, timeout=self.timeout
+                )
+            except KommoError as exc:
+                raise _scrubbed(exc, (refresh_token,)) from exc.__cause__
+            if response.status_code >= 300:
+                raise _scrubbed(error_of(response), (refresh_token,))
+            return host_of_account_domain(decode(response))
 
-    def _token_call(self, host: str, grant: dict, *, secrets: tuple) -> Tokens:
+    def _token_call(self, host: str, grant: dict, *, secrets: tuple, attempt: int = 1) -> Tokens:
         body = {
             "client_id": self.client_id,
             "client_secret": self._client_secret,
@@ -273,22 +280,24 @@ class OAuthApp:
             **grant,
         }
         secrets = (*secrets, self._client_secret)
-        try:
-            response = send(
-                self.session, "POST", base_url(host) + TOKEN_PATH, json=body, timeout=self.timeout
-            )
-        except KommoError as exc:
-            _scrubbed(exc, secrets)
-            raise
-        if response.status_code >= 300:
-            raise _scrubbed(self._refusal(response, grant["grant_type"]), secrets)
-        payload = decode(response)
-        if not isinstance(payload, dict):
-            raise KommoUnexpectedResponse(
-                f"Kommo's token answer is not a JSON object: {excerpt(response.content)}",
-                status=response.status_code,
-            )
-        return Tokens.from_token_response(payload)
+        url = base_url(host) + TOKEN_PATH
+        with ReportedAttempt(self.on_exchange, "POST", url, attempt=attempt) as reported:
+            try:
+                reported.response = response = send(
+                    self.session, "POST", url, json=body, timeout=self.timeout
+                )
+            except KommoError as exc:
+                _scrubbed(exc, secrets)
+                raise
+            if response.status_code >= 300:
+                raise _scrubbed(self._refusal(response, grant["grant_type"]), secrets)
+            payload = decode(response)
+            if not isinstance(payload, dict):
+                raise KommoUnexpectedResponse(
+                    f"Kommo's token answer is not a JSON object: {excerpt(response.content)}",
+                    status=response.status_code,
+                )
+            return Tokens.from_token_response(payload)
 
     @staticmethod
     def _refusal(response: requests.Response, grant_type: str) -> KommoError:

@@ -9,6 +9,10 @@ import time
 from collections import deque
 from typing import Protocol, runtime_checkable
 
+# Kommo's limit per account (Kommo's "Limits" page).
+RATE_LIMIT_CALLS = 7
+RATE_LIMIT_PERIOD = 1.0
+
 
 @runtime_checkable
 class Throttle(Protocol):
@@ -26,8 +30,8 @@ class SlidingWindowThrottle:
 
     def __init__(
         self,
-        max_calls: int = 7,
-        period: float = 1.0,
+        max_calls: int = RATE_LIMIT_CALLS,
+        period: float = RATE_LIMIT_PERIOD,
         margin: float = 0.05,
         clock=time.monotonic,
         sleep=time.sleep,

@@ -131,6 +131,14 @@ class WebhookEvent:
     def custom_field(self, field_id: int) -> CustomFieldValue | None:
         return next((cf for cf in self.custom_fields if cf.field_id == field_id), None)
 
+    @property
+    def label(self) -> str:
+        """The event as a short code: ``status_lead #123``; an event of a kind the parser
+        does not type is named by its section, ``add_tasks #7``."""
+        if self.type is EventType.OTHER:
+            return f"{self.action}_{self.entity} #{self.entity_id}"
+        return f"{self.type.value} #{self.entity_id}"
+
 
 @dataclass(frozen=True)
 class WebhookDelivery:

@@ -14,8 +14,6 @@
         "security/ir.model.access.csv",
         "security/kommo_mapping_security.xml",
         "data/ir_cron.xml",
-        "data/ir_cron_inbound.xml",
-        "data/ir_cron_push.xml",
         "views/kommo_pipeline_views.xml",
         "views/kommo_custom_field_views.xml",
         "views/kommo_field_map_views.xml",

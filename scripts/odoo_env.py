@@ -37,6 +37,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 RUN_DIR = REPO / ".run"
+# The data dir of every Odoo the runners start: their databases' filestores are here.
+DATA_DIR = RUN_DIR / "odoo-data"
+FILESTORE = DATA_DIR / "filestore"
 # The series the addon installs on; the first one runs in the project's own .venv.
 SUPPORTED_MAJORS = (18, 19)
 PROJECT_MAJOR = SUPPORTED_MAJORS[0]
@@ -423,6 +426,13 @@ def ensure_odoo_requirements(tree: OdooTree, extras: Sequence[str] = ()) -> str:
     return python
 
 
+def ensure_runner_psycopg2() -> None:
+    """psycopg2 in this interpreter, which talks to PostgreSQL for the runners: it comes with
+    Odoo's requirements when the tree runs in the project's venv, not when it has its own."""
+    if importlib.util.find_spec("psycopg2") is None:
+        pip_install(["psycopg2-binary"])
+
+
 # --- configuration ----------------------------------------------------------------------------
 
 
@@ -432,7 +442,7 @@ def write_odoo_config(path: Path, tree: OdooTree, options: Mapping[str, object])
     addons = ",".join(str(p) for p in tree.addons_paths(REPO))
     parser["options"] = {
         "addons_path": addons,
-        "data_dir": str(RUN_DIR / "odoo-data"),
+        "data_dir": str(DATA_DIR),
         **{
             key: _config_value(value)
             for key, value in options.items()

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from odoo_env import (
+    FILESTORE,
     RUN_DIR,
     current_user,
     ensure_debian_packages,
@@ -257,7 +258,25 @@ def database_exists(server: PgServer, name: str) -> bool:
         conn.close()
 
 
+def clone_database(server: PgServer, source: str, target: str) -> None:
+    """``target`` as a copy of ``source``, its filestore too: in the runners' data dir, else in
+    ODOO_TEMPLATE_DATA_DIR (the data dir of a template made by another Odoo)."""
+    conn = server.connect()
+    try:
+        with conn.cursor() as cr:
+            cr.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
+    finally:
+        conn.close()
+    template_data_dir = os.environ.get("ODOO_TEMPLATE_DATA_DIR")
+    other = [Path(template_data_dir) / "filestore"] if template_data_dir else []
+    for filestore in (FILESTORE, *other):
+        if (filestore / source).is_dir():
+            shutil.copytree(filestore / source, FILESTORE / target)
+            break
+
+
 def drop_database(server: PgServer, name: str) -> None:
+    """The database, if any, and its filestore in the runners' data dir."""
     conn = server.connect()
     try:
         with conn.cursor() as cr:
@@ -269,6 +288,7 @@ def drop_database(server: PgServer, name: str) -> None:
             cr.execute(f'DROP DATABASE IF EXISTS "{name}"')
     finally:
         conn.close()
+    shutil.rmtree(FILESTORE / name, ignore_errors=True)
 
 
 def module_state(server: PgServer, dbname: str, module: str) -> str | None:

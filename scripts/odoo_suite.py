@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from odoo_env import (
     OdooTree,
     ensure_browser,
     ensure_odoo_requirements,
+    ensure_runner_psycopg2,
     find_odoo_trees,
     say,
     write_odoo_config,
@@ -40,6 +40,7 @@ from odoo_pg import (
     MODES,
     PgServer,
     PostgresUnavailableError,
+    clone_database,
     drop_database,
     module_state,
     start_postgres,
@@ -168,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     verdicts: list[str] = []
     results: list[str] = []
+    # Before PostgreSQL: this runner talks to it with psycopg2, one of Odoo's requirements.
+    for tree in to_run:
+        ensure_odoo_requirements(tree, SUITE_EXTRAS)
+    ensure_runner_psycopg2()
     try:
         with Services() as services:
             pg = start_postgres(args.postgres)
@@ -219,7 +224,6 @@ def run_suite(
     tree: OdooTree, pg: PgServer, args: argparse.Namespace, services: Services, summary: list[str]
 ) -> bool:
     """Run both runners; ``summary`` receives the series' count line for the closing output."""
-    ensure_odoo_requirements(tree, SUITE_EXTRAS)
     ensure_browser()
 
     db = f"kc_suite_{tree.major}_{time.strftime('%Y%m%d_%H%M%S')}_{os.getpid()}"
@@ -250,7 +254,8 @@ def run_suite(
     else:
         services.on_exit(f"database {db}", lambda: _drop(run))
     if args.template:
-        _clone_template(pg, args.template, db)
+        say(f"cloning database {args.template} into {db}")
+        clone_database(pg, args.template, db)
 
     say(f"logs: {run.odoo_log} and {run.pytest_log.name}")
     odoo_run = run_odoo_runner(run)
@@ -347,31 +352,8 @@ def _verdict(odoo_run: OdooRun, pytest_code: int) -> bool:
     return odoo_run.ok and pytest_ok
 
 
-def _clone_template(pg: PgServer, template: str, db: str) -> None:
-    say(f"cloning database {template} into {db}")
-    conn = pg.connect()
-    try:
-        with conn.cursor() as cr:
-            cr.execute(f'CREATE DATABASE "{db}" TEMPLATE "{template}"')
-    finally:
-        conn.close()
-    filestore = RUN_DIR / "odoo-data" / "filestore"
-    for data_dir in (filestore, *_template_filestores(template)):
-        source = data_dir / template
-        if source.is_dir():
-            shutil.copytree(source, filestore / db)
-            break
-
-
-def _template_filestores(template: str) -> list[Path]:
-    """Filestores named by ODOO_TEMPLATE_DATA_DIR (the template's Odoo data_dir), if any."""
-    data_dir = os.environ.get("ODOO_TEMPLATE_DATA_DIR")
-    return [Path(data_dir) / "filestore"] if data_dir else []
-
-
 def _drop(run: SuiteRun) -> None:
     drop_database(run.pg, run.db)
-    shutil.rmtree(RUN_DIR / "odoo-data" / "filestore" / run.db, ignore_errors=True)
     run.conf.unlink(missing_ok=True)
     say(f"dropped database {run.db}")
 

@@ -31,6 +31,7 @@ from odoo_env import (
     OdooTree,
     demo_tree,
     ensure_odoo_requirements,
+    ensure_runner_psycopg2,
     find_odoo_trees,
     say,
     write_odoo_config,
@@ -39,6 +40,7 @@ from odoo_pg import (
     MODES,
     PgServer,
     PostgresUnavailableError,
+    clone_database,
     database_exists,
     drop_database,
     module_state,
@@ -175,6 +177,7 @@ def run(tree: OdooTree, target: dict, args: argparse.Namespace, services: Servic
                 "running?): stop it or pass --port / --emulator-port"
             )
     ensure_odoo_requirements(tree, SUITE_EXTRAS)
+    ensure_runner_psycopg2()
     pg = start_postgres(args.postgres)
     services.on_exit("PostgreSQL", pg.shutdown)
     demo = Demo(tree, pg, args, RUN_DIR / "odoo-demo.conf")
@@ -251,15 +254,7 @@ def prepare_database_copy(demo: Demo) -> None:
     prepare_database(demo, pristine, fresh=demo.args.fresh)
     if database_exists(demo.pg, db):
         drop_demo_database(demo.pg, db)
-    conn = demo.pg.connect()
-    try:
-        with conn.cursor() as cr:
-            cr.execute(f'CREATE DATABASE "{db}" TEMPLATE "{pristine}"')
-    finally:
-        conn.close()
-    filestore = RUN_DIR / "odoo-data" / "filestore"
-    if (filestore / pristine).is_dir():
-        shutil.copytree(filestore / pristine, filestore / db)
+    clone_database(demo.pg, pristine, db)
     # The copy holds the addon as the pristine does: a later --keep-data start needs no -u.
     shutil.copyfile(addon_stamp(pristine), addon_stamp(db))
     say(f"database {db}: a fresh copy of {pristine}")
@@ -268,7 +263,6 @@ def prepare_database_copy(demo: Demo) -> None:
 def drop_demo_database(pg: PgServer, db: str) -> None:
     """The database, its filestore and its stamp (run_smoke.py drops its own with it too)."""
     drop_database(pg, db)
-    shutil.rmtree(RUN_DIR / "odoo-data" / "filestore" / db, ignore_errors=True)
     addon_stamp(db).unlink(missing_ok=True)
 
 

@@ -21,7 +21,8 @@ from subprocess import Popen
 from odoo_env import REPO, say
 from odoo_proc import Services
 
-KOMMO_AUTHORIZE_URL = "https://www.kommo.com/oauth"
+from kommo_api import KOMMO_AUTHORIZE_URL
+
 EMULATOR_START_TIMEOUT = 30
 # Start-up lines look like "client_id: 1234" or "Client secret = abc"; keys are normalised.
 _KEY_VALUE_RE = re.compile(r"^\s*([A-Za-z][\w .-]*?)\s*[:=]\s*(\S+)\s*$")

@@ -7,7 +7,9 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import requests
 
+from kommo_api import TOKEN_PATH
 from kommo_api.errors import (
     KommoAuthError,
     KommoError,
@@ -220,6 +222,66 @@ def test_token_endpoint_answering_something_odd_is_unexpected(app, scripted, bod
 
 def test_oauth_app_repr_hides_the_secret(app):
     assert SECRET not in repr(app)
+
+
+# -- what the app reports (on_exchange, as KommoClient) --------------------------------------
+
+
+@pytest.fixture
+def reporting_app(scripted):
+    exchanges = []
+    app = OAuthApp("client-id", SECRET, "https://odoo.example/kommo/callback",
+                   session=scripted.session, on_exchange=exchanges.append,
+                   sleep=lambda _seconds: None)  # fmt: skip
+    return app, exchanges
+
+
+def test_a_token_call_is_reported_to_on_exchange(reporting_app, scripted):
+    app, exchanges = reporting_app
+    scripted.answer(200, token_answer())
+
+    app.exchange_code("acme.kommo.com", "the-code")
+
+    [exchange] = exchanges
+    assert (exchange.method, exchange.path, exchange.status) == ("POST", TOKEN_PATH, 200)
+    assert (exchange.error, exchange.attempt, exchange.entity_count) == (None, 1, None)
+    assert exchange.duration_ms >= 0
+
+
+def test_a_refused_refresh_is_reported_without_the_secrets(reporting_app, scripted):
+    app, exchanges = reporting_app
+    scripted.answer(401, {"hint": f"bad secret {SECRET} for refresh-1"})
+
+    with pytest.raises(KommoTokenRevoked):
+        app.refresh("acme.kommo.com", "refresh-1")
+
+    [exchange] = exchanges
+    assert exchange.status == 401
+    assert isinstance(exchange.error, KommoTokenRevoked)
+    assert SECRET not in exchange.error.message
+    assert "refresh-1" not in exchange.error.message
+
+
+def test_each_try_of_a_lost_refresh_is_reported(reporting_app, scripted):
+    app, exchanges = reporting_app
+    scripted.fail(requests.ReadTimeout("read timed out"))
+    scripted.answer(200, token_answer())
+
+    app.refresh("acme.kommo.com", "refresh-1")
+
+    assert [(exchange.attempt, exchange.status) for exchange in exchanges] == [(1, None), (2, 200)]
+    assert exchanges[0].error.outcome_unknown
+
+
+def test_a_broken_on_exchange_does_not_fail_the_token_call(scripted):
+    def broken(_exchange):
+        raise RuntimeError("the log is down")
+
+    app = OAuthApp("client-id", SECRET, "https://odoo.example/kommo/callback",
+                   session=scripted.session, on_exchange=broken)  # fmt: skip
+    scripted.answer(200, token_answer())
+
+    assert app.exchange_code("acme.kommo.com", "the-code").access_token == "access-1"
 
 
 # -- token stores ---------------------------------------------------------------------------

@@ -229,6 +229,12 @@ def test_other_actions_of_known_entities_are_typed_other():
     ]
 
 
+def test_an_event_is_labelled_by_its_code_and_entity_id():
+    delivery = parse_webhook(form(("leads[status][0][id]", "9"), ("companies[add][0][id]", "2")))
+
+    assert [event.label for event in delivery.events] == ["status_lead #9", "add_companies #2"]
+
+
 def test_items_of_other_actions_without_an_id_yield_no_event_but_stay_in_raw():
     delivery = parse_webhook(
         form(("leads[note][0][note][element_id]", "1"), ("leads[add][0][id]", "2"))

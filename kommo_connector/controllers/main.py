@@ -6,14 +6,18 @@ from odoo import http
 from odoo.exceptions import UserError
 from odoo.http import request
 
-from ..const import OAUTH_CALLBACK_ROUTE, OAUTH_DISCONNECT_ROUTE
+from ..const import GROUP_ADMIN
 
 _logger = logging.getLogger(__name__)
 
 
 class KommoController(http.Controller):
-    _oauth_callback_url = OAUTH_CALLBACK_ROUTE
-    _oauth_disconnect_url = OAUTH_DISCONNECT_ROUTE
+    """Kommo's OAuth redirect and its disconnect hook (both given to Kommo with the
+    integration: see the account's Documentation tab)."""
+
+    _oauth_callback_url = "/kommo/oauth/callback"
+    # Kommo calls it when an administrator removes the integration from the Kommo account.
+    _oauth_disconnect_url = "/kommo/oauth/disconnect"
 
     @http.route(
         _oauth_disconnect_url, type="http", auth="public", methods=["GET"], save_session=False
@@ -35,7 +39,7 @@ class KommoController(http.Controller):
     @http.route(_oauth_callback_url, type="http", auth="user", methods=["GET"])
     def kommo_oauth_callback(self, state=None, code=None, referer=None, error=None, **kwargs):
         """Where Kommo sends the administrator back after Allow (``code``) or Deny."""
-        if not request.env.user.has_group("base.group_system"):
+        if not request.env.user.has_group(GROUP_ADMIN):
             _logger.warning(
                 "Kommo OAuth callback refused: user %s is not an administrator", request.env.uid
             )

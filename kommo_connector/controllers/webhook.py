@@ -7,10 +7,13 @@ from odoo import http
 from odoo.http import request
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
-from kommo_api import WebhookDelivery, WebhookParseError, delivery_fingerprint, parse_webhook
-from kommo_api.webhooks import MAX_BODY_BYTES
-
-from ..const import WEBHOOK_ROUTE_PREFIX
+from kommo_api import (
+    MAX_BODY_BYTES,
+    WebhookDelivery,
+    WebhookParseError,
+    delivery_fingerprint,
+    parse_webhook,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -18,24 +21,6 @@ _logger = logging.getLogger(__name__)
 UNREADABLE_KEPT_CHARS = 100_000
 # Transactions tried in the request to store a delivery that others store at the same moment.
 STORE_ATTEMPTS = 3
-
-
-class HideWebhookSecret(logging.Filter):
-    """Masks the secret of webhook URLs in the access log: werkzeug logs every request's
-    path, and the secret is what authenticates Kommo."""
-
-    secret_in_path = re.compile(rf"({re.escape(WEBHOOK_ROUTE_PREFIX)}/)[^\s/?#\"']+")
-
-    def filter(self, record):
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                self.secret_in_path.sub(r"\1***", arg) if isinstance(arg, str) else arg
-                for arg in record.args
-            )
-        return True
-
-
-logging.getLogger("werkzeug").addFilter(HideWebhookSecret())
 
 
 class KommoWebhookController(http.Controller):
@@ -47,7 +32,8 @@ class KommoWebhookController(http.Controller):
     gets its answer fast and a slow or failing repair action never makes it retry.
     """
 
-    _webhook_url = f"{WEBHOOK_ROUTE_PREFIX}/<string:secret>"
+    _webhook_url_prefix = "/kommo/webhook"
+    _webhook_url = f"{_webhook_url_prefix}/<string:secret>"
 
     @http.route(
         _webhook_url,
@@ -154,3 +140,23 @@ class KommoWebhookController(http.Controller):
         return request.make_response(
             text, headers=[("Content-Type", "text/plain; charset=utf-8")], status=status
         )
+
+
+class HideWebhookSecret(logging.Filter):
+    """Masks the secret of webhook URLs in the access log: werkzeug logs every request's
+    path, and the secret is what authenticates Kommo."""
+
+    secret_in_path = re.compile(
+        rf"({re.escape(KommoWebhookController._webhook_url_prefix)}/)[^\s/?#\"']+"
+    )
+
+    def filter(self, record):
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self.secret_in_path.sub(r"\1***", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
+logging.getLogger("werkzeug").addFilter(HideWebhookSecret())

@@ -1,6 +1,6 @@
+from . import kommo_oauth_mixin
 from . import kommo_webhook_mixin
 from . import kommo_account
-from . import kommo_account_connection
 from . import kommo_rate_slot
 from . import kommo_sync_log
 from . import res_config_settings
@@ -19,5 +19,5 @@ from . import repair_order
 from . import res_partner
 from . import res_groups
 from . import kommo_inbound
-from . import kommo_webhook_event
 from . import kommo_webhook_event_display
+from . import kommo_webhook_event

@@ -1,35 +1,31 @@
 import contextlib
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import plaintext2html
 
-from kommo_api import KommoError, is_loopback, normalize_host
+from kommo_api import DEFAULT_PHONE_REGION, KommoError, is_loopback, normalize_host
 
-from ..const import (
-    DEFAULT_PHONE_REGION,
-    DEFAULT_RETENTION_DAYS,
-    KOMMO_AUTHORIZE_URL,
-    OAUTH_CALLBACK_ROUTE,
-    OAUTH_DISCONNECT_ROUTE,
-)
+from ..const import DEFAULT_RETENTION_DAYS, GROUP_ADMIN
+from ..tools.compat import GROUP_USERS_FIELD
 from ..tools.cursors import RowsBusy, account_in_own_transaction
 from ..tools.kommo_id import KommoId
-
-# Who may read the connection secrets and tokens (ORM and RPC alike).
-ADMIN_ONLY = "base.group_system"
+from ..tools.user_errors import kommo_error_as_user_error
 
 
 class KommoAccount(models.Model):
     """A company's connection to one Kommo account (OAuth app or long-lived token).
 
-    The connection logic (tokens, client, OAuth code exchange, revocation) lives in
-    kommo_account_connection.py; this file holds the fields, checks and buttons.
+    The connection (credentials, tokens, client, OAuth code exchange, revocation) comes from
+    ``kommo.oauth.mixin`` and the webhook from ``kommo.webhook.mixin``; this model holds the
+    account, its checks and buttons.
     """
 
     _name = "kommo.account"
     _description = "Kommo account"
-    _inherit = ["mail.thread", "mail.activity.mixin", "kommo.webhook.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "kommo.oauth.mixin", "kommo.webhook.mixin"]
     _order = "company_id, name, id"
     _check_company_auto = True
 
@@ -52,33 +48,6 @@ class KommoAccount(models.Model):
         help="Your Kommo account's address, e.g. acme.kommo.com. Filled in by Kommo when you "
         "connect with OAuth.",
     )
-    auth_mode = fields.Selection(
-        [("oauth", "OAuth app"), ("long_lived", "Long-lived token")],
-        string="Authentication",
-        required=True,
-        default="oauth",
-        tracking=True,
-    )
-    client_id = fields.Char("Integration ID", tracking=True)
-    client_secret = fields.Char("Secret key", groups=ADMIN_ONLY, copy=False)
-    authorize_url = fields.Char(
-        "Authorization page",
-        required=True,
-        default=KOMMO_AUTHORIZE_URL,
-        help="Where Kommo asks the administrator to allow the integration.",
-    )
-    redirect_uri = fields.Char("Redirect URI", compute="_compute_redirect_uri")
-    disconnect_hook_url = fields.Char(
-        "Disconnect hook",
-        compute="_compute_redirect_uri",
-        help="Kommo calls this address when the integration is removed from the Kommo "
-        "account: Odoo then stops sending and tells you.",
-    )
-    access_token = fields.Char(groups=ADMIN_ONLY, copy=False)
-    refresh_token = fields.Char(groups=ADMIN_ONLY, copy=False)
-    token_expires_at = fields.Datetime("Access token expires", groups=ADMIN_ONLY, copy=False)
-    token_obtained_at = fields.Datetime("Tokens obtained", groups=ADMIN_ONLY, copy=False)
-    long_lived_token = fields.Char(groups=ADMIN_ONLY, copy=False)
     state = fields.Selection(
         [
             ("not_connected", "Not connected"),
@@ -106,11 +75,11 @@ class KommoAccount(models.Model):
     phone_country_id = fields.Many2one(
         "res.country",
         string="Phone numbers of",
-        default=lambda self: self.env.company.country_id or self.env.ref("base.br"),
+        default=lambda self: self._default_phone_country(),
         help="The country assumed for phone numbers written without an international prefix.",
     )
     phone_region = fields.Char(compute="_compute_phone_region")
-    base_url_warning = fields.Char(compute="_compute_redirect_uri")
+    base_url_warning = fields.Char(compute="_compute_base_url_warning")
     pipeline_ids = fields.One2many("kommo.pipeline", "account_id", string="Pipelines")
     custom_field_ids = fields.One2many("kommo.custom.field", "account_id", string="Fields")
     field_map_ids = fields.One2many("kommo.field.map", "account_id", string="Field map")
@@ -148,14 +117,15 @@ class KommoAccount(models.Model):
     error_count = fields.Integer("Failed", compute="_compute_push_summary")
     last_push_at = fields.Datetime("Last sent", compute="_compute_push_summary")
 
-    @api.depends("company_id")  # a dependency: a new account computes it before it is saved
+    def _default_phone_country(self):
+        """The company's country, else the country of kommo_api's default phone region."""
+        return self.env.company.country_id or self.env.ref(f"base.{DEFAULT_PHONE_REGION.lower()}")
+
+    @api.depends("company_id")
     @api.depends_context("company")
-    def _compute_redirect_uri(self):
+    def _compute_base_url_warning(self):
         for account in self:
-            base_url = account.get_base_url()
-            account.redirect_uri = base_url + OAUTH_CALLBACK_ROUTE
-            account.disconnect_hook_url = base_url + OAUTH_DISCONNECT_ROUTE
-            account.base_url_warning = self._kommo_base_url_warning(base_url)
+            account.base_url_warning = self._kommo_base_url_warning(account.get_base_url())
 
     @api.model
     def _kommo_base_url_warning(self, base_url):
@@ -246,7 +216,7 @@ class KommoAccount(models.Model):
 
         Called by create and write, not a constraint: 19.0 runs constraints as superuser.
         """
-        if self.env.su or self.env.user.has_group(ADMIN_ONLY):
+        if self.env.su or self.env.user.has_group(GROUP_ADMIN):
             return
         for account in self.filtered("host"):
             if is_loopback(account.host):
@@ -344,20 +314,12 @@ class KommoAccount(models.Model):
             if account.webhook_registered and account.state == "connected":
                 # A failure is in the sync log; Kommo drops hooks that keep failing anyway.
                 with contextlib.suppress(KommoError):
-                    account._kommo_client(operation="webhook_unregister").unsubscribe_webhook(
-                        account.sudo().webhook_url
-                    )
-            account.sudo().write(
-                {
-                    "state": "not_connected",
-                    "last_error": False,
-                    "access_token": False,
-                    "refresh_token": False,
-                    "token_expires_at": False,
-                    "token_obtained_at": False,
-                    "webhook_registered": False,
-                    "webhook_state": False,
-                }
+                    account._kommo_unsubscribe_webhook()
+            account._kommo_forget_tokens(
+                "not_connected",
+                token_obtained_at=False,
+                webhook_registered=False,
+                webhook_state=False,
             )
             account.message_post(body=_("Disconnected from Kommo."))
         return True
@@ -365,12 +327,8 @@ class KommoAccount(models.Model):
     def action_refresh_metadata(self):
         self.ensure_one()
         client = self._kommo_client(operation="discovery")
-        try:
+        with kommo_error_as_user_error(_("Could not read the pipelines and fields from Kommo: %s")):
             self._kommo_discover(client)
-        except KommoError as exc:
-            raise UserError(
-                _("Could not read the pipelines and fields from Kommo: %s", exc.message)
-            ) from exc
         return self._kommo_notification(
             _("Kommo pipelines and fields"),
             _("%(pipelines)s pipelines and %(fields)s fields read from Kommo.")
@@ -381,10 +339,8 @@ class KommoAccount(models.Model):
         self.ensure_one()
         client = self._kommo_client(operation="create_fields")
         shop = self.with_context(lang=self._kommo_lang())  # the fields are named in its words
-        try:
+        with kommo_error_as_user_error(_("Could not create the fields in Kommo: %s")):
             created = self.env["kommo.field.map"]._kommo_create_missing_fields(shop, client)
-        except KommoError as exc:
-            raise UserError(_("Could not create the fields in Kommo: %s", exc.message)) from exc
         if not created:
             return self._kommo_notification(
                 _("Kommo fields"), _("Kommo already has every field the map needs.")
@@ -419,6 +375,56 @@ class KommoAccount(models.Model):
         company's."""
         self.ensure_one()
         return self.user_id.lang or self.company_id.partner_id.lang or self.env.lang
+
+    def _kommo_people_to_tell(self):
+        """Who hears about the account's trouble: its responsible, else the company's
+        administrators."""
+        if self.user_id.active and not self.user_id.share:
+            return self.user_id
+        admins = self.env.ref(GROUP_ADMIN)[GROUP_USERS_FIELD]
+        return admins.filtered(
+            lambda user: self.company_id in user.company_ids and not user.share and user.active
+        )
+
+    def _kommo_give_todo(self, summary, message):
+        """A to-do ``summary`` on the account for each of its people to tell, saying
+        ``message``; someone who has it open already is not given a second one."""
+        todo = self.env.ref("mail.mail_activity_data_todo")
+        for user in self._kommo_people_to_tell():
+            asked = self.activity_ids.filtered(
+                lambda act, user=user: (
+                    act.user_id == user and act.activity_type_id == todo and act.summary == summary
+                )
+            )
+            if not asked:
+                self.activity_schedule(
+                    act_type_xmlid="mail.mail_activity_data_todo",
+                    summary=summary,
+                    note=plaintext2html(message),
+                    user_id=user.id,
+                )
+
+    def _kommo_info_values(self, info):
+        return {
+            "kommo_account_id": info.get("id") or False,
+            "kommo_account_name": info.get("name") or False,
+            "kommo_subdomain": info.get("subdomain") or False,
+        }
+
+    def _kommo_discover(self, client):
+        """Read pipelines and fields from Kommo and propose the default maps."""
+        self.env["kommo.pipeline"]._kommo_refresh(self, client)
+        self.env["kommo.custom.field"]._kommo_refresh(self, client)
+        self.env["kommo.field.map"]._kommo_propose_defaults(self)
+        self.env["kommo.stage.map"]._kommo_propose_defaults(self)
+
+    @api.model
+    def _kommo_retention_limits(self):
+        """``[(account, oldest moment kept)]`` of the accounts that do not keep their sync
+        log and webhook deliveries forever (``retention_days`` 0)."""
+        accounts = self.sudo().with_context(active_test=False).search([("retention_days", ">", 0)])
+        now = fields.Datetime.now()
+        return [(account, now - timedelta(days=account.retention_days)) for account in accounts]
 
     def _kommo_can_push(self):
         """Whether sync jobs may talk to Kommo now: a dead connection must not be hammered."""

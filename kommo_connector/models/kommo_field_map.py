@@ -1,7 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
-from .kommo_field_path import (
+from ..tools.field_path import (
     KOMMO_ENUM_TYPES,
     KOMMO_SUPPORTED_TYPES,
     ODOO_TYPES_FOR_KOMMO,

@@ -4,7 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..tools.compat import Constraint
-from .kommo_field_path import normalize_label, selection_labels
+from ..tools.field_path import normalize_label, selection_labels
 
 
 @dataclass

@@ -6,18 +6,17 @@ change nothing: a lead already on the stage Odoo knows, or news older than what 
 """
 
 import logging
-import threading
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.modules import module
 
 from kommo_api import EventType, KommoError
 
-from ..tools.cursors import account_in_own_transaction
+from ..tools.cursors import account_in_own_transaction, auto_commit
+from ..tools.datetimes import from_unix_time, naive_utc, unix_time
 
 _logger = logging.getLogger(__name__)
 
@@ -52,33 +51,6 @@ def repair_actions(current, target):
         if end > start:
             return [FORWARD_ACTIONS[state] for state in FORWARD_STATES[start + 1 : end + 1]]
     return None
-
-
-def auto_commit():
-    """Whether a cron commits after each unit of work: not inside a test's transaction.
-
-    A test runs: Odoo's runner says so in ``current_test`` (18.0 also flags the thread, which
-    19.0 no longer does; pytest-odoo flags only the thread on 18.0).
-    """
-    return not (getattr(threading.current_thread(), "testing", False) or module.current_test)
-
-
-def event_label(event):
-    """How an event is named in the delivery list: ``status_lead #123``."""
-    if event.type is EventType.OTHER:
-        return f"{event.action}_{event.entity} #{event.entity_id}"
-    return f"{event.type.value} #{event.entity_id}"
-
-
-def naive_utc(moment):
-    """A tz-aware datetime (kommo_api) as Odoo stores datetimes: naive UTC."""
-    if moment and moment.tzinfo:
-        return moment.astimezone(timezone.utc).replace(tzinfo=None)
-    return moment or None
-
-
-def unix_time(moment):
-    return int(moment.replace(tzinfo=timezone.utc).timestamp())
 
 
 class KommoInbound(models.AbstractModel):
@@ -121,7 +93,7 @@ class KommoInbound(models.AbstractModel):
                 "Lead %s was created in Kommo: Odoo does not make repair orders from leads.",
                 lead_id,
             )
-        return _("%s: Odoo does not use events of this kind.", event_label(event))
+        return _("%s: Odoo does not use events of this kind.", event.label)
 
     @api.model
     def _binding_for_lead(self, account, lead_id):
@@ -426,14 +398,13 @@ class KommoInbound(models.AbstractModel):
     def _reconcile_lead(self, binding, lead):
         """Apply one lead of the poll in a savepoint: a lead that cannot be applied is logged
         on its order and left for the next poll, never raised into the others'."""
-        updated_at = lead.get("updated_at")
         try:
             with self.env.cr.savepoint():
                 changed, _message = self._apply_lead_state(
                     binding,
                     lead.get("pipeline_id"),
                     lead.get("status_id"),
-                    datetime.fromtimestamp(updated_at, tz=timezone.utc) if updated_at else None,
+                    from_unix_time(lead.get("updated_at")),
                     "reconcile",
                 )
         except Exception as exc:

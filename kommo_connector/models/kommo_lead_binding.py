@@ -4,16 +4,13 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
-from kommo_api import base_url
-from kommo_api.client import MAX_BATCH_SIZE
+from kommo_api import MAX_BATCH_SIZE, base_url
 
-from ..const import PUSH_PARAMETERS
+from ..const import CRON_PUSH, PUSH_PARAMETERS, lead_request_id
 from ..tools.compat import Constraint
 from ..tools.kommo_id import KommoId
 from ..tools.push_leads import push
 from ..tools.push_run import PushRun
-
-PUSH_CRON_XMLID = "kommo_connector.ir_cron_kommo_push"
 
 
 class KommoLeadBinding(models.Model):
@@ -176,7 +173,7 @@ class KommoLeadBinding(models.Model):
                 {
                     "account_id": account.id,
                     "repair_id": order.id,
-                    "create_request_id": f"odoo-repair-{order.id}",
+                    "create_request_id": lead_request_id(order.id),
                 }
                 for order in missing
             ]
@@ -212,7 +209,7 @@ class KommoLeadBinding(models.Model):
     @api.model
     def _kommo_trigger_push(self, at=None):
         """Run the push cron as soon as this transaction is committed (or at ``at``)."""
-        cron = self.env.ref(PUSH_CRON_XMLID, raise_if_not_found=False)
+        cron = self.env.ref(CRON_PUSH, raise_if_not_found=False)
         if cron:
             cron.sudo()._trigger(at)
 

@@ -4,7 +4,8 @@ from odoo import api, fields, models
 
 from kommo_api import KommoNotFound, KommoValidationError, base_url
 
-from ..tools.cursors import KEY_SHARE, account_in_own_transaction
+from ..const import CLEANUP_BATCH_SIZE
+from ..tools.cursors import KEY_SHARE, account_in_own_transaction, unlink_in_batches
 from ..tools.log_labels import one_line, operation_codes, operation_label
 from ..tools.optional_integer import OptionalInteger
 
@@ -181,6 +182,16 @@ class KommoSyncLog(models.Model):
             "views": [(False, "form")],
             "target": "current",
         }
+
+    @api.autovacuum
+    def _gc_kommo_sync_log(self, batch_size=CLEANUP_BATCH_SIZE):
+        """Delete rows older than their account's retention period, ``batch_size`` at a time
+        (Odoo's daily autovacuum)."""
+        deleted = 0
+        for account, limit in self.env["kommo.account"]._kommo_retention_limits():
+            domain = [("account_id", "=", account.id), ("create_date", "<", limit)]
+            deleted += unlink_in_batches(self.sudo(), domain, batch_size)
+        return deleted
 
     @api.model
     def _kommo_log_exchange(self, account, exchange, operation=None, records=None, kommo_id=None):

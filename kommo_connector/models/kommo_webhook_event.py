@@ -7,8 +7,9 @@ from odoo.tools import SQL, consteq
 
 from kommo_api import WebhookParseError, parse_webhook
 
+from ..const import CLEANUP_BATCH_SIZE, CRON_PROCESS_WEBHOOKS
 from ..tools.compat import Constraint
-from .kommo_inbound import auto_commit, event_label
+from ..tools.cursors import auto_commit, unlink_in_batches
 
 _logger = logging.getLogger(__name__)
 
@@ -20,7 +21,6 @@ MAX_ATTEMPTS = 3
 RETRY_BASE_MINUTES = 2
 # Events applied per cron run; the cron runs again at once while some are left.
 PROCESS_BATCH_SIZE = 200
-CLEANUP_BATCH_SIZE = 1000
 SUMMARY_MAX_CHARS = 250
 
 
@@ -34,6 +34,7 @@ class KommoWebhookEvent(models.Model):
 
     _name = "kommo.webhook.event"
     _description = "Kommo webhook delivery"
+    _inherit = ["kommo.webhook.event.display"]
     _order = "received_at desc, id desc"
     _rec_name = "summary"
 
@@ -141,7 +142,7 @@ class KommoWebhookEvent(models.Model):
     def _kommo_store(self, account, delivery, body, fingerprint, remote_addr=None):
         """Store a parsed delivery unless the account already has it; returns the new event,
         or an empty recordset for a duplicate."""
-        labels = ", ".join(event_label(event) for event in delivery.events)
+        labels = ", ".join(event.label for event in delivery.events)
         if len(labels) > SUMMARY_MAX_CHARS:
             labels = labels[: SUMMARY_MAX_CHARS - 3] + "..."
         return self._kommo_insert(
@@ -206,7 +207,7 @@ class KommoWebhookEvent(models.Model):
         _cron_process_events), as for Odoo's own triggers; its interval is the backstop.
         """
         cron_id = self.env["ir.model.data"]._xmlid_to_res_id(
-            "kommo_connector.ir_cron_kommo_process_webhooks", raise_if_not_found=False
+            CRON_PROCESS_WEBHOOKS, raise_if_not_found=False
         )
         if not cron_id:
             return
@@ -329,29 +330,15 @@ class KommoWebhookEvent(models.Model):
 
     @api.model
     def _cron_cleanup(self, batch_size=CLEANUP_BATCH_SIZE):
-        """Delete sync log rows and applied (done / ignored) deliveries older than their
-        account's retention period, ``batch_size`` rows at a time."""
-        commit = auto_commit()
-        accounts = self.env["kommo.account"].sudo().with_context(active_test=False).search([])
+        """Delete applied (done / ignored) deliveries older than their account's retention
+        period, ``batch_size`` at a time. (The sync log keeps its own: kommo.sync.log.)"""
         deleted = 0
-        for account in accounts.filtered(lambda account: account.retention_days > 0):
-            limit = fields.Datetime.now() - timedelta(days=account.retention_days)
-            for model, old_rows in (
-                ("kommo.sync.log", [("create_date", "<", limit)]),
-                (self._name, [("received_at", "<", limit), ("state", "in", ("done", "ignored"))]),
-            ):
-                domain = [("account_id", "=", account.id), *old_rows]
-                deleted += self._kommo_delete_in_batches(model, domain, batch_size, commit)
+        for account, limit in self.env["kommo.account"]._kommo_retention_limits():
+            domain = [
+                ("account_id", "=", account.id),
+                ("received_at", "<", limit),
+                ("state", "in", ("done", "ignored")),
+            ]
+            deleted += unlink_in_batches(self.sudo(), domain, batch_size)
         self.env["ir.cron"]._notify_progress(done=deleted, remaining=0)
-        return deleted
-
-    @api.model
-    def _kommo_delete_in_batches(self, model, domain, batch_size, commit):
-        records = self.env[model].sudo()
-        deleted = 0
-        while batch := records.search(domain, limit=batch_size, order="id"):
-            batch.unlink()
-            deleted += len(batch)
-            if commit:
-                self.env.cr.commit()  # pylint: disable=invalid-commit
         return deleted

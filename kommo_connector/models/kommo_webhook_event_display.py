@@ -10,12 +10,13 @@ from ..tools.webhook_display import delivery_table, delivery_title, lead_ids, re
 STUCK_PENDING_MINUTES = 15
 
 
-class KommoWebhookEvent(models.Model):
+class KommoWebhookEventDisplay(models.AbstractModel):
     """Webhook deliveries as the shop reads them: what happened, to which repair order, what
-    needs someone's attention, and the delivery's keys and values. Kept apart from the
-    receiving and processing, which never need any of it."""
+    needs someone's attention, and the delivery's keys and values. Inherited by
+    ``kommo.webhook.event``, whose receiving and processing never need any of it."""
 
-    _inherit = "kommo.webhook.event"
+    _name = "kommo.webhook.event.display"
+    _description = "Kommo webhook delivery, as people read it"
 
     title = fields.Char(
         "Summary",

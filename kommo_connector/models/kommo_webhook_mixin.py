@@ -2,17 +2,15 @@ import logging
 import secrets
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
 from odoo.tools import plaintext2html
 
 from kommo_api import KommoError
 
-from ..const import WEBHOOK_EVENTS, WEBHOOK_ROUTE_PREFIX
+from ..const import GROUP_ADMIN, WEBHOOK_EVENTS
+from ..controllers.webhook import KommoWebhookController
+from ..tools.user_errors import kommo_error_as_user_error
 
 _logger = logging.getLogger(__name__)
-
-# Who may read the webhook secret (it authenticates Kommo's deliveries).
-ADMIN_ONLY = "base.group_system"
 
 
 def _new_webhook_secret(_records=None):
@@ -32,8 +30,9 @@ class KommoWebhookMixin(models.AbstractModel):
     _name = "kommo.webhook.mixin"
     _description = "Kommo webhook of an account"
 
-    webhook_secret = fields.Char(groups=ADMIN_ONLY, copy=False, default=_new_webhook_secret)
-    webhook_url = fields.Char("Webhook URL", compute="_compute_webhook_url", groups=ADMIN_ONLY)
+    # The secret authenticates Kommo's deliveries: administrators only.
+    webhook_secret = fields.Char(groups=GROUP_ADMIN, copy=False, default=_new_webhook_secret)
+    webhook_url = fields.Char("Webhook URL", compute="_compute_webhook_url", groups=GROUP_ADMIN)
     webhook_registered = fields.Boolean(readonly=True, copy=False, tracking=True)
     webhook_state = fields.Selection(
         [
@@ -52,25 +51,21 @@ class KommoWebhookMixin(models.AbstractModel):
         for account in self:
             secret = account.sudo().webhook_secret
             base = account.get_base_url()
-            account.webhook_url = f"{base}{WEBHOOK_ROUTE_PREFIX}/{secret}" if secret else False
+            prefix = KommoWebhookController._webhook_url_prefix
+            account.webhook_url = f"{base}{prefix}/{secret}" if secret else False
 
     def action_register_webhook(self):
         self.ensure_one()
-        try:
+        with kommo_error_as_user_error(_("Kommo refused the webhook: %s")):
             self._kommo_subscribe_webhook()
-        except KommoError as exc:
-            raise UserError(_("Kommo refused the webhook: %s", exc.message)) from exc
         return self._kommo_notification(
             _("Kommo webhook"), _("Kommo will now tell Odoo about lead changes.")
         )
 
     def action_unregister_webhook(self):
         self.ensure_one()
-        client = self._kommo_client(operation="webhook_unregister")
-        try:
-            client.unsubscribe_webhook(self.sudo().webhook_url)
-        except KommoError as exc:
-            raise UserError(_("Kommo refused to remove the webhook: %s", exc.message)) from exc
+        with kommo_error_as_user_error(_("Kommo refused to remove the webhook: %s")):
+            self._kommo_unsubscribe_webhook()
         self._kommo_write_after_calls({"webhook_registered": False, "webhook_state": False})
         return self._kommo_notification(
             _("Kommo webhook"), _("Kommo no longer sends lead changes to Odoo.")
@@ -79,10 +74,8 @@ class KommoWebhookMixin(models.AbstractModel):
     def action_check_webhook(self):
         """Look at the webhook in Kommo now; register it again if Kommo lost or disabled it."""
         self.ensure_one()
-        try:
+        with kommo_error_as_user_error(_("Could not read the webhooks from Kommo: %s")):
             state = self._kommo_watch_webhook()
-        except KommoError as exc:
-            raise UserError(_("Could not read the webhooks from Kommo: %s", exc.message)) from exc
         if state == "active":
             message, kind = _("Kommo sends lead changes to Odoo."), "success"
         else:
@@ -110,6 +103,10 @@ class KommoWebhookMixin(models.AbstractModel):
                 "webhook_checked_at": fields.Datetime.now(),
             }
         )
+
+    def _kommo_unsubscribe_webhook(self):
+        client = self._kommo_client(operation="webhook_unregister")
+        client.unsubscribe_webhook(self.sudo().webhook_url)
 
     def _kommo_watch_webhook(self):
         """The webhook's state as Kommo reported it; a missing or disabled one is registered
@@ -141,11 +138,4 @@ class KommoWebhookMixin(models.AbstractModel):
             state=label,
         )
         self.message_post(body=plaintext2html(message))
-        summary = env._("Kommo webhook restored")
-        for user in self._kommo_people_to_tell():
-            self.activity_schedule(
-                act_type_xmlid="mail.mail_activity_data_todo",
-                summary=summary,
-                note=plaintext2html(message),
-                user_id=user.id,
-            )
+        self._kommo_give_todo(env._("Kommo webhook restored"), message)

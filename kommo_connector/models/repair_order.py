@@ -2,7 +2,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import plaintext2html
 
-KOMMO_USER_GROUP = "kommo_connector.group_kommo_user"
+from ..const import GROUP_USER
+
 # Besides the first hop of each mapped path, what the lead shows: its name (reference,
 # customer), its stage (state) and the diagnosis note (internal notes).
 KOMMO_WATCHED_FIELDS = frozenset({"name", "state", "partner_id", "internal_notes"})
@@ -12,7 +13,7 @@ class RepairOrder(models.Model):
     _inherit = "repair.order"
 
     kommo_lead_binding_ids = fields.One2many(
-        "kommo.lead.binding", "repair_id", string="Kommo leads", groups=KOMMO_USER_GROUP
+        "kommo.lead.binding", "repair_id", string="Kommo leads", groups=GROUP_USER
     )
     kommo_sync_state = fields.Selection(
         [
@@ -27,21 +28,21 @@ class RepairOrder(models.Model):
         store=True,
         index=True,
         compute_sudo=True,
-        groups=KOMMO_USER_GROUP,
+        groups=GROUP_USER,
         help="Kommo ahead: Kommo moved the lead to a stage whose repair state Odoo could "
         "not take, and a person decides.",
     )
     kommo_last_sync = fields.Datetime(
-        "Last Kommo sync", compute="_compute_kommo_sync", compute_sudo=True, groups=KOMMO_USER_GROUP
+        "Last Kommo sync", compute="_compute_kommo_sync", compute_sudo=True, groups=GROUP_USER
     )
     kommo_last_error = fields.Text(
-        "Kommo error", compute="_compute_kommo_sync", compute_sudo=True, groups=KOMMO_USER_GROUP
+        "Kommo error", compute="_compute_kommo_sync", compute_sudo=True, groups=GROUP_USER
     )
     kommo_lead_url = fields.Char(
-        "Kommo lead", compute="_compute_kommo_sync", compute_sudo=True, groups=KOMMO_USER_GROUP
+        "Kommo lead", compute="_compute_kommo_sync", compute_sudo=True, groups=GROUP_USER
     )
     kommo_stage_name = fields.Char(
-        "Kommo stage", compute="_compute_kommo_sync", compute_sudo=True, groups=KOMMO_USER_GROUP
+        "Kommo stage", compute="_compute_kommo_sync", compute_sudo=True, groups=GROUP_USER
     )
 
     @api.depends(
@@ -137,7 +138,7 @@ class RepairOrder(models.Model):
 
     def action_kommo_sync(self):
         """Send the orders to Kommo now and say how it went (never a traceback)."""
-        if not self.env.user.has_group(KOMMO_USER_GROUP):
+        if not self.env.user.has_group(GROUP_USER):
             raise AccessError(_("Only Kommo users can send repair orders to Kommo."))
         self.check_access("read")
         accounts = self.env["kommo.account"].sudo()

@@ -1,29 +1,35 @@
 from odoo import _, api, fields, models
 
-MANAGER = "kommo_connector.group_kommo_manager"
+from ..const import GROUP_MANAGER, GROUP_REPAIR_USERS, GROUP_USER
 
 
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
     kommo_account_id = fields.Many2one(
-        "kommo.account", compute="_compute_kommo_account_id", groups=MANAGER
+        "kommo.account", compute="_compute_kommo_account_id", groups=GROUP_MANAGER
     )
     kommo_account_state = fields.Selection(
-        related="kommo_account_id.state", string="Kommo connection", groups=MANAGER
+        related="kommo_account_id.state", string="Kommo connection", groups=GROUP_MANAGER
     )
-    kommo_account_name = fields.Char(related="kommo_account_id.kommo_account_name", groups=MANAGER)
-    kommo_account_host = fields.Char(related="kommo_account_id.host", groups=MANAGER)
+    kommo_account_name = fields.Char(
+        related="kommo_account_id.kommo_account_name", groups=GROUP_MANAGER
+    )
+    kommo_account_host = fields.Char(related="kommo_account_id.host", groups=GROUP_MANAGER)
     kommo_webhook_state = fields.Selection(
-        related="kommo_account_id.webhook_state", string="Webhook", groups=MANAGER
+        related="kommo_account_id.webhook_state", string="Webhook", groups=GROUP_MANAGER
     )
-    kommo_last_push_at = fields.Datetime(related="kommo_account_id.last_push_at", groups=MANAGER)
-    kommo_pending_count = fields.Integer(related="kommo_account_id.pending_count", groups=MANAGER)
-    kommo_error_count = fields.Integer(related="kommo_account_id.error_count", groups=MANAGER)
+    kommo_last_push_at = fields.Datetime(
+        related="kommo_account_id.last_push_at", groups=GROUP_MANAGER
+    )
+    kommo_pending_count = fields.Integer(
+        related="kommo_account_id.pending_count", groups=GROUP_MANAGER
+    )
+    kommo_error_count = fields.Integer(related="kommo_account_id.error_count", groups=GROUP_MANAGER)
     group_kommo_user_for_repairs = fields.Boolean(
         "Repair users sync with Kommo",
-        implied_group="kommo_connector.group_kommo_user",
-        group="stock.group_stock_user",
+        implied_group=GROUP_USER,
+        group=GROUP_REPAIR_USERS,
         help="Every inventory user (repair technicians) sees the Kommo tab and the Sync Kommo "
         "button of repair orders.",
     )

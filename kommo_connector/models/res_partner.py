@@ -1,19 +1,19 @@
 from odoo import api, fields, models
 
-KOMMO_USER_GROUP = "kommo_connector.group_kommo_user"
+from ..const import GROUP_USER
 
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
     kommo_contact_binding_ids = fields.One2many(
-        "kommo.contact.binding", "partner_id", string="Kommo contacts", groups=KOMMO_USER_GROUP
+        "kommo.contact.binding", "partner_id", string="Kommo contacts", groups=GROUP_USER
     )
     kommo_contact_url = fields.Char(
         "Kommo contact",
         compute="_compute_kommo_contact_url",
         compute_sudo=True,
-        groups=KOMMO_USER_GROUP,
+        groups=GROUP_USER,
     )
 
     @api.depends("kommo_contact_binding_ids.kommo_contact_url")

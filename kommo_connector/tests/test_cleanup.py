@@ -4,12 +4,15 @@ from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import SQL
 
+from odoo.addons.base.models.ir_autovacuum import is_autovacuum
+
 from .common_inbound import KommoInboundCase, webhook_body
 
 
 @tagged("post_install", "-at_install")
 class TestCleanup(KommoInboundCase):
-    """The daily cleanup keeps the sync log and the webhooks for the retention period."""
+    """The sync log (Odoo's daily autovacuum) and the webhook deliveries (the daily cleanup
+    cron) are kept for the account's retention period."""
 
     def setUp(self):
         super().setUp()
@@ -39,11 +42,14 @@ class TestCleanup(KommoInboundCase):
         return event
 
     def cleanup(self, **kwargs):
-        return self.env["kommo.webhook.event"]._cron_cleanup(**kwargs)
+        """Both clean-ups, as Odoo runs them each day; how many rows they deleted."""
+        return self.env["kommo.sync.log"]._gc_kommo_sync_log(**kwargs) + self.env[
+            "kommo.webhook.event"
+        ]._cron_cleanup(**kwargs)
 
     def test_sync_log_rows_older_than_the_retention_are_deleted(self):
         old, recent = self.log_row(31), self.log_row(29)
-        self.cleanup()
+        self.env["kommo.sync.log"]._gc_kommo_sync_log()
         self.assertFalse(old.exists())
         self.assertTrue(recent.exists())
 
@@ -51,7 +57,7 @@ class TestCleanup(KommoInboundCase):
         old_done, old_ignored = self.webhook(31, "done", 1), self.webhook(31, "ignored", 2)
         old_pending, old_failed = self.webhook(31, "pending", 3), self.webhook(31, "failed", 4)
         recent_done = self.webhook(29, "done", 5)
-        self.cleanup()
+        self.env["kommo.webhook.event"]._cron_cleanup()
         self.assertFalse((old_done | old_ignored).exists())
         self.assertEqual(
             (old_pending | old_failed | recent_done).exists(),
@@ -59,10 +65,14 @@ class TestCleanup(KommoInboundCase):
             "what still needs attention, and what is recent, is kept",
         )
 
-    def test_the_daily_cron_cleans_up(self):
-        old = self.log_row(31)
+    def test_the_daily_cron_deletes_old_deliveries(self):
+        old = self.webhook(31, "done", 7)
         self.env.ref("kommo_connector.ir_cron_kommo_cleanup").method_direct_trigger()
         self.assertFalse(old.exists())
+
+    def test_the_sync_log_is_cleaned_by_odoos_autovacuum(self):
+        log_model = type(self.env["kommo.sync.log"])
+        self.assertTrue(is_autovacuum(log_model._gc_kommo_sync_log))
 
     def test_rows_go_in_batches_until_none_is_left(self):
         rows = [self.log_row(40) for _n in range(5)]

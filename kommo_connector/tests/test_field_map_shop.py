@@ -5,7 +5,7 @@ from lxml import etree
 
 from odoo.tests import tagged
 
-from ..models.kommo_field_path import normalize_label
+from ..tools.field_path import normalize_label
 from .common_mapping import KommoMappingCase
 
 

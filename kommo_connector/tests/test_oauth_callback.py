@@ -2,7 +2,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from ..const import OAUTH_CALLBACK_ROUTE
+from ..controllers.main import KommoController
 from .common import KommoEmulatorMixin
 
 
@@ -15,7 +15,7 @@ class TestOAuthCallback(KommoEmulatorMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.start_kommo_emulator(cls.base_url() + OAUTH_CALLBACK_ROUTE)
+        cls.start_kommo_emulator(cls.base_url() + KommoController._oauth_callback_url)
         cls.admin = cls.env.ref("base.user_admin")
         # No host yet: Kommo tells which account was connected (``referer``).
         cls.account = cls.env["kommo.account"].create(cls.kommo_account_values(cls.env, host=False))
@@ -28,7 +28,9 @@ class TestOAuthCallback(KommoEmulatorMixin, HttpCase):
         return _state_of(self.account.with_user(self.admin).action_connect())
 
     def callback(self, **params):
-        return self.url_open(f"{OAUTH_CALLBACK_ROUTE}?{urlencode(params)}", allow_redirects=False)
+        return self.url_open(
+            f"{KommoController._oauth_callback_url}?{urlencode(params)}", allow_redirects=False
+        )
 
     def allow(self, state=None, referer=None):
         return self.callback(

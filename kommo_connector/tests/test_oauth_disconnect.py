@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from odoo.tests import HttpCase, tagged
 
-from ..const import OAUTH_CALLBACK_ROUTE, OAUTH_DISCONNECT_ROUTE
+from ..controllers.main import KommoController
 from .common import KommoEmulatorMixin
 
 
@@ -21,7 +21,7 @@ class TestDisconnectHook(KommoEmulatorMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.start_kommo_emulator(cls.base_url() + OAUTH_CALLBACK_ROUTE)
+        cls.start_kommo_emulator(cls.base_url() + KommoController._oauth_callback_url)
 
     def setUp(self):
         super().setUp()
@@ -39,7 +39,7 @@ class TestDisconnectHook(KommoEmulatorMixin, HttpCase):
         params["signature"] = signature or kommo_signature(
             params["client_uuid"], self.kommo_app.client_secret, params["account_id"]
         )
-        return self.url_open(f"{OAUTH_DISCONNECT_ROUTE}?{urlencode(params)}")
+        return self.url_open(f"{KommoController._oauth_disconnect_url}?{urlencode(params)}")
 
     def test_a_signed_disconnect_stops_the_account_and_tells_the_admin(self):
         answer = self.hook()

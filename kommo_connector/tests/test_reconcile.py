@@ -3,7 +3,8 @@ from datetime import timedelta
 from odoo import fields
 from odoo.tests import tagged
 
-from ..models.kommo_inbound import RECONCILE_OVERLAP, unix_time
+from ..models.kommo_inbound import RECONCILE_OVERLAP
+from ..tools.datetimes import unix_time
 from .common import KommoCommittedCase
 from .common_inbound import KommoInboundCase
 

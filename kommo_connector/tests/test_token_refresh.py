@@ -4,7 +4,7 @@ from datetime import timedelta
 from odoo import fields
 from odoo.tests import tagged
 
-from kommo_api import KommoClient, KommoTokenRevoked, MemoryTokenStore, OAuthApp
+from kommo_api import TOKEN_PATH, KommoClient, KommoTokenRevoked, MemoryTokenStore, OAuthApp
 
 from .common import KommoCase, kommo_user
 
@@ -28,7 +28,12 @@ class TestTokenRefresh(KommoCase):
         self.assertEqual(len(self.emu.calls("GET", "/api/v4/account")), 2)
         account.invalidate_recordset()
         self.assertNotEqual(account.access_token, old_token)
-        self.assertEqual(self.logs(account, operation="refresh_token").outcome, "success")
+        refresh_log = self.logs(account, operation="refresh_token")
+        self.assertEqual(
+            (refresh_log.http_method, refresh_log.endpoint, refresh_log.http_status),
+            ("POST", TOKEN_PATH, 200),
+        )
+        self.assertEqual(refresh_log.outcome, "success")
 
     def test_an_expired_token_is_refreshed_before_it_is_used(self):
         account = self.create_account(token_expires_at=fields.Datetime.now() - timedelta(hours=1))

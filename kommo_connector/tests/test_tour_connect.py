@@ -7,7 +7,7 @@ from odoo.tests.common import ChromeBrowser
 
 from kommo_api.testing import KommoEmulator
 
-from ..const import OAUTH_CALLBACK_ROUTE
+from ..controllers.main import KommoController
 from .common import KommoEmulatorMixin
 
 # The integration the tour pastes into the account form (kommo_connect_tour.js).
@@ -30,7 +30,7 @@ class TestConnectTour(KommoEmulatorMixin, HttpCase):
         cls.emu = KommoEmulator(seed="demo", rate_limit=None).start()
         cls.addClassCleanup(cls.emu.stop)
         cls.kommo_app = cls.emu.register_app(
-            redirect_uri=cls.base_url() + OAUTH_CALLBACK_ROUTE,
+            redirect_uri=cls.base_url() + KommoController._oauth_callback_url,
             client_id=INTEGRATION_ID,
             client_secret=SECRET_KEY,
         )

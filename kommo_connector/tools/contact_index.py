@@ -14,7 +14,7 @@ deleted in Kommo leaves no trace in a list of changes.
 """
 
 import logging
-from datetime import timedelta, timezone
+from datetime import timedelta
 
 import psycopg2
 
@@ -24,6 +24,7 @@ from kommo_api import try_normalize_phone
 
 from .contact_matcher import PAGE_SIZE, contact_values, normalized_email
 from .cursors import RowsBusy, account_in_own_transaction
+from .datetimes import unix_time
 
 _logger = logging.getLogger(__name__)
 
@@ -41,10 +42,6 @@ def contact_keys(contacts, region):
         keys |= {normalized_email(text) for text in contact_values(contact, "EMAIL")}
         pairs.extend((contact["id"], key) for key in sorted(key for key in keys if key))
     return pairs
-
-
-def unix_time(moment):
-    return int(moment.replace(tzinfo=timezone.utc).timestamp())
 
 
 class ContactIndex:

@@ -22,11 +22,13 @@ of one thread, which PostgreSQL cannot see and no timeout ends. So:
    instead of hanging a request or a cron.
 """
 
+import threading
 import time
 from contextlib import contextmanager
 
 import psycopg2.errors
 
+from odoo.modules import module
 from odoo.tools import SQL
 
 from ..const import OWN_TRANSACTION_LOCK_TIMEOUT, OWN_TRANSACTION_POLL_SECONDS
@@ -147,3 +149,25 @@ def account_in_own_transaction(account, lock=NO_KEY_UPDATE, wait=5.0):
     """The account, as superuser, in a transaction of its own (``own_transaction``)."""
     with own_transaction(account.env, "kommo_account", account.ids, lock, wait) as env:
         yield account.with_env(env).sudo()
+
+
+def auto_commit():
+    """Whether a cron commits after each unit of work: not inside a test's transaction.
+
+    A test runs: Odoo's runner says so in ``current_test`` (18.0 also flags the thread, which
+    19.0 no longer does; pytest-odoo flags only the thread on 18.0).
+    """
+    return not (getattr(threading.current_thread(), "testing", False) or module.current_test)
+
+
+def unlink_in_batches(records, domain, batch_size):
+    """Delete the records of ``records``' model that match ``domain``, ``batch_size`` at a
+    time, committing after each batch in a cron (``auto_commit``). Returns how many."""
+    commit = auto_commit()
+    deleted = 0
+    while batch := records.search(domain, limit=batch_size, order="id"):
+        batch.unlink()
+        deleted += len(batch)
+        if commit:
+            records.env.cr.commit()  # pylint: disable=invalid-commit
+    return deleted

@@ -8,9 +8,9 @@ from odoo.tools import html2plaintext
 
 from kommo_api import try_normalize_phone
 
-from ..models.kommo_field_path import KOMMO_SUPPORTED_TYPES
 from . import compat
 from .contact_matcher import normalized_email
+from .field_path import KOMMO_SUPPORTED_TYPES
 
 LEAD_NAME_SEPARATOR = " - "
 LEAD_NAME_MAX = 255

@@ -9,14 +9,15 @@ its reference (which starts the lead's name, and fills the order number field wh
 
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from itertools import islice
 
 from odoo import _, fields
 
 from kommo_api import KommoError
 
+from ..const import lead_request_id
 from .batches import creation_order
+from .datetimes import from_unix_time
 from .lead_payload import (
     contact_values,
     content_hash,
@@ -177,7 +178,7 @@ class LeadWriter:
             run.revisions[binding.id] = binding.revision
         if creating and sends:
             for binding in bindings.filtered(lambda binding: not binding.create_request_id):
-                binding.create_request_id = f"odoo-repair-{binding.repair_id.id}"
+                binding.create_request_id = lead_request_id(binding.repair_id.id)
             bindings.browse(
                 [send.binding_id for send in sends]
             ).create_sent_at = fields.Datetime.now()
@@ -192,7 +193,7 @@ class LeadWriter:
         contact_id = self.contacts.contact_ids.get(partner.id) if partner else None
         send = LeadSend(
             binding_id=binding.id,
-            request_id=binding.create_request_id or f"odoo-repair-{order.id}",
+            request_id=binding.create_request_id or lead_request_id(order.id),
             lead_id=binding.kommo_lead_id,
             partner_id=partner.id,
             contact_id=contact_id,
@@ -323,15 +324,8 @@ class LeadWriter:
         outcomes = []
         for send in sends:
             timestamp = updated_at.get(send.lead_id)
-            values = self._lead_values(
-                send,
-                now,
-                kommo_updated_at=(
-                    datetime.fromtimestamp(timestamp, timezone.utc).replace(tzinfo=None)
-                    if isinstance(timestamp, int)
-                    else now
-                ),
-            )
+            known = isinstance(timestamp, int) and from_unix_time(timestamp)
+            values = self._lead_values(send, now, kommo_updated_at=known or now)
             if send.link:
                 # Updated, its new contact not linked yet: the link step records the rest.
                 values["lead_hash"] = send.patched_hash

@@ -4,7 +4,9 @@ import time
 
 from odoo.tools import SQL
 
-from ..const import THROTTLE_MARGIN, THROTTLE_MAX_CALLS, THROTTLE_PERIOD
+from kommo_api import RATE_LIMIT_CALLS, RATE_LIMIT_PERIOD
+
+from ..const import THROTTLE_MARGIN
 from .cursors import bound_lock_waits, new_cursor
 
 # First key of the two-key advisory lock: keeps our locks apart from other modules' locks.
@@ -22,8 +24,8 @@ class PgThrottle:
     def __init__(
         self,
         registry,
-        max_calls=THROTTLE_MAX_CALLS,
-        period=THROTTLE_PERIOD,
+        max_calls=RATE_LIMIT_CALLS,
+        period=RATE_LIMIT_PERIOD,
         margin=THROTTLE_MARGIN,
         sleep=time.sleep,
     ):

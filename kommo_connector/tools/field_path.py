@@ -4,11 +4,13 @@ Kept apart from the model so that the path rules and the formatting rules read o
 """
 
 import unicodedata
-from datetime import datetime, time, timezone
+from datetime import datetime, time
 
 from odoo import fields
 from odoo.tools import html2plaintext
 from odoo.tools.translate import LazyTranslate
+
+from .datetimes import unix_time
 
 _lt = LazyTranslate(__name__)
 
@@ -164,7 +166,7 @@ def format_date(values):
     moment = moments[0]
     if not isinstance(moment, datetime):
         moment = datetime.combine(moment, time.min)
-    return [{"value": int(moment.replace(tzinfo=timezone.utc).timestamp())}]
+    return [{"value": unix_time(moment)}]
 
 
 def format_checkbox(values):

@@ -1,13 +1,14 @@
+import functools
 import logging
-import time
-from datetime import timedelta, timezone
+from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import consteq, plaintext2html
+from odoo.tools import consteq
 from odoo.tools.misc import hmac
 
 from kommo_api import (
+    KOMMO_AUTHORIZE_URL,
     KommoClient,
     KommoError,
     KommoTokenRevoked,
@@ -18,28 +19,62 @@ from kommo_api import (
     normalize_host,
     verify_disconnect_signature,
 )
-from kommo_api.oauth import TOKEN_PATH
 
-from ..const import OAUTH_STATE_SCOPE, TOKEN_MAX_AGE_DAYS
+from ..const import GROUP_ADMIN, OAUTH_STATE_SCOPE, TOKEN_MAX_AGE_DAYS
+from ..controllers.main import KommoController
 from ..tools import OdooTokenStore, PgThrottle
-from ..tools.compat import GROUP_USERS_FIELD
+from ..tools.datetimes import aware_utc, naive_utc
 
 _logger = logging.getLogger(__name__)
 
 
-def _aware(value):
-    """An Odoo (naive UTC) datetime as the tz-aware datetime kommo_api works with."""
-    return value.replace(tzinfo=timezone.utc) if value else None
+class KommoOAuthMixin(models.AbstractModel):
+    """A Kommo account's connection: its credentials and tokens, the client and the OAuth app
+    that use them, the OAuth code exchange, the token refresh, and Kommo's revocation.
 
+    Inherited by ``kommo.account``, which holds the account itself (its host, state, maps,
+    buttons), as Odoo's ``google.gmail.mixin`` is by the mail servers.
+    """
 
-def _naive(value):
-    return value.astimezone(timezone.utc).replace(tzinfo=None) if value else False
+    _name = "kommo.oauth.mixin"
+    _description = "Kommo connection of an account"
 
+    # The secrets and tokens: administrators only (ORM and RPC alike).
+    auth_mode = fields.Selection(
+        [("oauth", "OAuth app"), ("long_lived", "Long-lived token")],
+        string="Authentication",
+        required=True,
+        default="oauth",
+        tracking=True,
+    )
+    client_id = fields.Char("Integration ID", tracking=True)
+    client_secret = fields.Char("Secret key", groups=GROUP_ADMIN, copy=False)
+    authorize_url = fields.Char(
+        "Authorization page",
+        required=True,
+        default=KOMMO_AUTHORIZE_URL,
+        help="Where Kommo asks the administrator to allow the integration.",
+    )
+    redirect_uri = fields.Char("Redirect URI", compute="_compute_redirect_uri")
+    disconnect_hook_url = fields.Char(
+        "Disconnect hook",
+        compute="_compute_redirect_uri",
+        help="Kommo calls this address when the integration is removed from the Kommo "
+        "account: Odoo then stops sending and tells you.",
+    )
+    access_token = fields.Char(groups=GROUP_ADMIN, copy=False)
+    refresh_token = fields.Char(groups=GROUP_ADMIN, copy=False)
+    token_expires_at = fields.Datetime("Access token expires", groups=GROUP_ADMIN, copy=False)
+    token_obtained_at = fields.Datetime("Tokens obtained", groups=GROUP_ADMIN, copy=False)
+    long_lived_token = fields.Char(groups=GROUP_ADMIN, copy=False)
 
-class KommoAccount(models.Model):
-    """Talking to Kommo: the client, the tokens, the OAuth code exchange, revocation."""
-
-    _inherit = "kommo.account"
+    @api.depends("company_id")  # a dependency: a new account computes it before it is saved
+    @api.depends_context("company")
+    def _compute_redirect_uri(self):
+        for account in self:
+            base_url = account.get_base_url()
+            account.redirect_uri = base_url + KommoController._oauth_callback_url
+            account.disconnect_hook_url = base_url + KommoController._oauth_disconnect_url
 
     # -- the client ----------------------------------------------------------------------
 
@@ -54,19 +89,16 @@ class KommoAccount(models.Model):
         host = host or account.host
         if not host:
             raise UserError(_("Connect the Kommo account %s first.", account.name))
-        log = self.env["kommo.sync.log"]
-
-        def on_exchange(exchange):
-            log._kommo_log_exchange(account, exchange, operation=operation, records=records)
-
         return KommoClient(
             host,
             token_store or OdooTokenStore(account),
             throttle=PgThrottle(self.env.registry),
-            on_exchange=on_exchange,
+            on_exchange=self._kommo_exchange_logger(operation, records),
         )
 
-    def _kommo_oauth_app(self):
+    def _kommo_oauth_app(self, operation=None):
+        """A ``kommo_api.OAuthApp`` of this account's integration; its token calls are written
+        to the sync log as ``operation``, as the client's calls are."""
         account = self.sudo()
         return OAuthApp(
             account.client_id or "",
@@ -76,6 +108,17 @@ class KommoAccount(models.Model):
             # A refresh is re-sent when its answer is lost, under the account's row lock:
             # keep each try short.
             timeout=(5, 15),
+            on_exchange=self._kommo_exchange_logger(operation),
+        )
+
+    def _kommo_exchange_logger(self, operation, records=None):
+        """The ``on_exchange`` of the account's client and OAuth app: a sync log row per HTTP
+        attempt, about ``records``."""
+        return functools.partial(
+            self.env["kommo.sync.log"]._kommo_log_exchange,
+            self.sudo(),
+            operation=operation,
+            records=records,
         )
 
     # -- tokens -----------------------------------------------------------------------------
@@ -87,22 +130,25 @@ class KommoAccount(models.Model):
         if account.auth_mode == "long_lived":
             if not account.long_lived_token:
                 return None
-            store = LongLivedTokenStore(account.long_lived_token, _aware(account.token_expires_at))
-            return store.get_tokens()
+            return account._kommo_long_lived_store().get_tokens()
         if not account.access_token:
             return None
         return Tokens(
             access_token=account.access_token,
             refresh_token=account.refresh_token or None,
             # Unknown expiry: treat as expired, so the first call refreshes.
-            expires_at=_aware(account.token_expires_at or fields.Datetime.now()),
+            expires_at=aware_utc(account.token_expires_at or fields.Datetime.now()),
         )
+
+    def _kommo_long_lived_store(self):
+        """The long-lived token on the row as a ``kommo_api`` token store."""
+        return LongLivedTokenStore(self.long_lived_token, aware_utc(self.token_expires_at))
 
     def _kommo_token_values(self, tokens):
         return {
             "access_token": tokens.access_token,
             "refresh_token": tokens.refresh_token or False,
-            "token_expires_at": _naive(tokens.expires_at),
+            "token_expires_at": naive_utc(tokens.expires_at),
             "token_obtained_at": fields.Datetime.now(),
         }
 
@@ -113,7 +159,6 @@ class KommoAccount(models.Model):
         reconnection when Kommo refused: the caller commits first, then raises.
         """
         self.ensure_one()
-        started = time.perf_counter()
         try:
             if current is None or not current.refresh_token:
                 raise KommoTokenRevoked(
@@ -122,11 +167,10 @@ class KommoAccount(models.Model):
                         "(a long-lived token expired or was revoked)."
                     )
                 )
-            fresh = self._kommo_oauth_app().refresh(
+            fresh = self._kommo_oauth_app("refresh_token").refresh(
                 self.host, current.refresh_token, current.api_domain
             )
         except KommoError as exc:
-            self._kommo_log_token_call("refresh_token", started, exc)
             if isinstance(exc, KommoTokenRevoked):
                 self._kommo_mark_revoked(exc)
             return None, exc
@@ -140,20 +184,7 @@ class KommoAccount(models.Model):
             )
             values.update(host=fresh.host, kommo_subdomain=fresh.host.split(".")[0])
         self.write(values)
-        self._kommo_log_token_call("refresh_token", started)
         return fresh, None
-
-    def _kommo_log_token_call(self, operation, started, error=None):
-        self.env["kommo.sync.log"]._kommo_log(
-            self,
-            operation,
-            http_method="POST",
-            endpoint=TOKEN_PATH,
-            http_status=(error.status if error else 200) or False,
-            duration_ms=round((time.perf_counter() - started) * 1000),
-            outcome="error" if error else "success",
-            error_message=error.message if error else False,
-        )
 
     @api.model
     def _cron_refresh_tokens(self):
@@ -205,16 +236,8 @@ class KommoAccount(models.Model):
             "and forgot the tokens. Connect again to resume.",
             self.kommo_account_name or self.host,
         )
-        self.sudo().write(
-            {
-                "state": "not_connected",
-                "last_error": message,
-                "access_token": False,
-                "refresh_token": False,
-                "token_expires_at": False,
-                "webhook_registered": False,
-                "webhook_state": False,
-            }
+        self._kommo_forget_tokens(
+            "not_connected", message, webhook_registered=False, webhook_state=False
         )
         self._kommo_ask_for_reconnection(message)
 
@@ -230,43 +253,26 @@ class KommoAccount(models.Model):
         # Whoever hit the refusal (a repair user's sync, a cron), the account records it.
         account = self.sudo()
         was_flagged = account.state == "needs_reconnect"
-        account.write(
+        account._kommo_forget_tokens("needs_reconnect", message)
+        if not was_flagged:
+            account._kommo_ask_for_reconnection(message)
+
+    def _kommo_forget_tokens(self, state, message=False, **values):
+        """Drop the tokens (dead, or given up) and put the account in ``state``, saying why."""
+        self.sudo().write(
             {
-                "state": "needs_reconnect",
+                "state": state,
                 "last_error": message,
                 "access_token": False,
                 "refresh_token": False,
                 "token_expires_at": False,
+                **values,
             }
         )
-        if not was_flagged:
-            account._kommo_ask_for_reconnection(message)
 
     def _kommo_ask_for_reconnection(self, message):
-        todo = self.env.ref("mail.mail_activity_data_todo")
-        summary = _("Reconnect Kommo")
-        for user in self._kommo_people_to_tell():
-            already_asked = self.activity_ids.filtered(
-                lambda act, user=user: (
-                    act.user_id == user and act.activity_type_id == todo and act.summary == summary
-                )
-            )
-            if not already_asked:
-                self.activity_schedule(
-                    act_type_xmlid="mail.mail_activity_data_todo",
-                    summary=summary,
-                    note=plaintext2html(message),
-                    user_id=user.id,
-                )
+        self._kommo_give_todo(_("Reconnect Kommo"), message)
         self.message_post(body=message)
-
-    def _kommo_people_to_tell(self):
-        if self.user_id.active and not self.user_id.share:
-            return self.user_id
-        admins = self.env.ref("base.group_system")[GROUP_USERS_FIELD]
-        return admins.filtered(
-            lambda user: self.company_id in user.company_ids and not user.share and user.active
-        )
 
     def _kommo_record_failure(self, error, connecting=False):
         """Show a failed exchange on the account in plain words.
@@ -352,15 +358,12 @@ class KommoAccount(models.Model):
         host = self._kommo_checked_referer(referer)
         if not code:
             raise UserError(_("Kommo did not send an authorization code."))
-        app = self._kommo_oauth_app()
-        started = time.perf_counter()
+        app = self._kommo_oauth_app("connect")
         try:
             tokens = app.exchange_code(host, code)
         except KommoError as exc:
-            self._kommo_log_token_call("connect", started, exc)
             self._kommo_record_failure(exc, connecting=True)
             return False
-        self._kommo_log_token_call("connect", started)
         store = MemoryTokenStore(app, host, tokens)
         self.sudo().write({"host": host, **self._kommo_token_values(tokens)})
         return self._kommo_finish_connect(host, store)
@@ -370,7 +373,7 @@ class KommoAccount(models.Model):
         account = self.sudo()
         if not (account.host and account.long_lived_token):
             raise UserError(_("Fill in the Kommo address and the long-lived token first."))
-        store = LongLivedTokenStore(account.long_lived_token, _aware(account.token_expires_at))
+        store = account._kommo_long_lived_store()
         if self._kommo_finish_connect(normalize_host(account.host), store):
             return self._kommo_notification(
                 _("Kommo connected"), _("Connected to %s.", self.kommo_account_name)
@@ -405,17 +408,3 @@ class KommoAccount(models.Model):
                 "Connected, but reading the pipelines and fields failed: %s", exc.message
             )
         return True
-
-    def _kommo_info_values(self, info):
-        return {
-            "kommo_account_id": info.get("id") or False,
-            "kommo_account_name": info.get("name") or False,
-            "kommo_subdomain": info.get("subdomain") or False,
-        }
-
-    def _kommo_discover(self, client):
-        """Read pipelines and fields from Kommo and propose the default maps."""
-        self.env["kommo.pipeline"]._kommo_refresh(self, client)
-        self.env["kommo.custom.field"]._kommo_refresh(self, client)
-        self.env["kommo.field.map"]._kommo_propose_defaults(self)
-        self.env["kommo.stage.map"]._kommo_propose_defaults(self)
