@@ -16,7 +16,6 @@ from .push_send import send_batch
 
 # The note hash of a binding whose note was sent without an answer.
 NOTE_SENT = "sent:"
-NOTES_PATH = "/api/v4/leads/notes"
 
 
 @dataclass(frozen=True)
@@ -87,11 +86,8 @@ class NoteWriter:
         sent = {send.lead_id: send for send in chunk if send.look_up}
         if not sent:
             return chunk
-        params = [("filter[entity_id][]", lead_id) for lead_id in sent]
         try:
-            notes = self.run.client("note_lookup").iter_pages(
-                NOTES_PATH, "notes", params=[*params, ("filter[note_type]", "common")]
-            )
+            notes = self.run.client("note_lookup").iter_lead_notes(list(sent))
             texts = {
                 (note.get("entity_id"), (note.get("params") or {}).get("text")) for note in notes
             }
