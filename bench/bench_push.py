@@ -79,7 +79,7 @@ def set_claim_limit(registry, limit: int | None) -> int:
         env = environment(cr)
         if limit:
             env["ir.config_parameter"].set_param(CLAIM_LIMIT_PARAM, limit)
-        return env["kommo.push"]._kommo_push_options()["claim_limit"]
+        return env["kommo.lead.binding"]._kommo_push_options()["claim_limit"]
 
 
 def make_retries_due(registry, environment) -> tuple[int, int]:

@@ -11,7 +11,7 @@ either reading works here: a 304 is "nothing changed" (no items), a list filtere
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from ._shapes import Page, collection, has_next, http_date, param_list
@@ -165,3 +165,12 @@ class ListReads:
         """Kommo's ``query`` search: a match is a candidate, how it meets phones is not
         documented (CONTRACT.md, "Phone search"): confirm each hit."""
         return list(self.iter_contacts(query=query))
+
+    # -- notes --------------------------------------------------------------------------------
+
+    def iter_lead_notes(self, lead_ids: Sequence[int], note_type: str = "common") -> Iterator[dict]:
+        """The notes of type ``note_type`` of the leads ``lead_ids`` (``filter[entity_id][]``,
+        ``filter[note_type]``): one walk of ``/api/v4/leads/notes`` for all of them."""
+        params = [("filter[entity_id][]", lead_id) for lead_id in lead_ids]
+        params.append(("filter[note_type]", note_type))
+        return self.iter_pages("/api/v4/leads/notes", "notes", params=params)

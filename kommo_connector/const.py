@@ -5,6 +5,8 @@ as Odoo's payment providers' do; what Kommo's API fixes (its authorize URL, toke
 entities a call, the default phone region) comes from ``kommo_api``.
 """
 
+from kommo_api import MAX_BATCH_SIZE
+
 # Security groups (security/kommo_security.xml); Odoo's administrators alone read the
 # connection's secrets; inventory users (whom the repair app is for) get the user group.
 GROUP_USER = "kommo_connector.group_kommo_user"
@@ -44,6 +46,15 @@ TOKEN_LOCK_WAIT_SECONDS = 40.0
 # deleted this many rows a transaction once older.
 DEFAULT_RETENTION_DAYS = 90
 CLEANUP_BATCH_SIZE = 1000
+
+# The push's options (kommo.lead.binding._kommo_push_options): option -> (system parameter,
+# default). The batch size is at most Kommo's limit of entities a write call.
+PUSH_PARAMETERS = {
+    "batch_size": ("kommo_connector.push_batch_size", MAX_BATCH_SIZE),
+    "claim_limit": ("kommo_connector.push_claim_limit", 10000),
+    "max_attempts": ("kommo_connector.push_max_attempts", 5),
+    "lease_seconds": ("kommo_connector.push_lease_seconds", 600),
+}
 
 
 def lead_request_id(order_id):

@@ -188,6 +188,25 @@ def test_notes_are_added_to_leads_in_one_call(kommo_client, emulator):
     assert len(emulator.calls("POST", "/api/v4/leads/notes")) == 1
 
 
+def test_the_notes_of_several_leads_are_read_in_one_walk(kommo_client, emulator):
+    first, second, other = (emulator.add_lead(name=n)["id"] for n in "ABC")
+    kommo_client.add_lead_notes(
+        [
+            {"entity_id": lead_id, "note_type": "common", "params": {"text": text}}
+            for lead_id, text in ((first, "one"), (second, "two"), (other, "elsewhere"))
+        ]
+    )
+    emulator.clear_log()
+
+    notes = list(kommo_client.iter_lead_notes([first, second]))
+
+    assert sorted((n["entity_id"], n["params"]["text"]) for n in notes) == [
+        (first, "one"),
+        (second, "two"),
+    ]
+    assert len(emulator.calls("GET", "/api/v4/leads/notes")) == 1
+
+
 def test_pipelines_come_with_their_statuses(kommo_client):
     pipelines = kommo_client.get_pipelines()
 

@@ -15,7 +15,6 @@ from . import kommo_stage_map
 from . import kommo_lead_binding
 from . import kommo_contact_binding
 from . import kommo_contact_key
-from . import kommo_push
 from . import repair_order
 from . import res_partner
 from . import res_groups

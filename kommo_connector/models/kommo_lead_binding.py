@@ -1,16 +1,27 @@
+import psycopg2.errors
+
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
-from kommo_api import base_url
+from kommo_api import MAX_BATCH_SIZE, base_url
 
-from ..const import CRON_PUSH, lead_request_id
+from ..const import CRON_PUSH, PUSH_PARAMETERS, lead_request_id
 from ..tools.compat import Constraint
 from ..tools.kommo_id import KommoId
+from ..tools.push_leads import push
+from ..tools.push_run import PushRun
 
 
 class KommoLeadBinding(models.Model):
-    """The Kommo lead of a repair order in one Kommo account, and how its sync stands."""
+    """The Kommo lead of a repair order in one Kommo account, and how its sync stands.
+
+    This model owns the push (its cron, the "Sync Kommo" button's entry point): the push's
+    queue is its rows (``sync_state``, ``revision``, ``claimed_until``, ``next_attempt_at``),
+    marking one pending wakes the cron, and the push claims and settles them. The work itself
+    is plain Python in ``tools/push_*.py``: a ``PushRun`` (transactions, claims, outcomes)
+    that the contact resolver and the lead writer receive.
+    """
 
     _name = "kommo.lead.binding"
     _description = "Kommo lead of a repair order"
@@ -146,27 +157,28 @@ class KommoLeadBinding(models.Model):
         bindings = self.browse()
         for company in orders.company_id:
             account = self.env["kommo.account"]._kommo_for_company(company)
-            if not account:
-                continue
-            account_orders = orders.filtered(
-                lambda order, company=company: order.company_id == company
-            )
-            existing = self.search(
-                [("account_id", "=", account.id), ("repair_id", "in", account_orders.ids)]
-            )
-            missing = account_orders - existing.repair_id
-            created = self.create(
-                [
-                    {
-                        "account_id": account.id,
-                        "repair_id": order.id,
-                        "create_request_id": lead_request_id(order.id),
-                    }
-                    for order in missing
-                ]
-            )
-            bindings |= existing | created
+            if account:
+                company_orders = orders.filtered(lambda order, c=company: order.company_id == c)
+                bindings |= self._kommo_bindings_in(account, company_orders)
         return bindings
+
+    @api.model
+    def _kommo_bindings_in(self, account, orders):
+        """The bindings of ``orders`` (of ``account``'s company) in ``account``, created
+        when missing."""
+        existing = self.search([("account_id", "=", account.id), ("repair_id", "in", orders.ids)])
+        missing = orders - existing.repair_id
+        created = self.create(
+            [
+                {
+                    "account_id": account.id,
+                    "repair_id": order.id,
+                    "create_request_id": lead_request_id(order.id),
+                }
+                for order in missing
+            ]
+        )
+        return existing | created
 
     def _kommo_mark_pending(self):
         """Ask for a push of these bindings: a change of the order, or a retry.
@@ -204,13 +216,88 @@ class KommoLeadBinding(models.Model):
     # -- pushing ------------------------------------------------------------------------------
 
     @api.model
+    def _kommo_push_options(self, **overrides):
+        """Batch size, claim limit, attempts and lease: arguments, else system parameters."""
+        params = self.env["ir.config_parameter"].sudo()
+        options = {}
+        for key, (param, default) in PUSH_PARAMETERS.items():
+            value = overrides.get(key)
+            if value is None:
+                try:
+                    value = int(params.get_param(param, default))
+                except (TypeError, ValueError):
+                    value = default
+            options[key] = max(1, int(value))
+        options["batch_size"] = min(options["batch_size"], MAX_BATCH_SIZE)
+        return options
+
+    @api.model
     def _cron_push(self, batch_size=None, claim_limit=None, account_ids=None):
-        """The push cron: send every pending order of every connected account to Kommo.
+        """The push cron: send every pending order of every connected account (or of
+        ``account_ids``) to Kommo, with that account's own credentials.
 
         ``batch_size`` (leads per call, at most 50) and ``claim_limit`` (orders taken per
         account and run) default to the system parameters ``kommo_connector.push_batch_size``
         and ``kommo_connector.push_claim_limit``. Returns the number of orders sent.
         """
-        return self.env["kommo.push"]._kommo_push_accounts(
-            account_ids=account_ids, batch_size=batch_size, claim_limit=claim_limit
-        )
+        self.env.flush_all()
+        options = self._kommo_push_options(batch_size=batch_size, claim_limit=claim_limit)
+        domain = [("state", "=", "connected")]
+        if account_ids:
+            domain.append(("id", "in", list(account_ids)))
+        pushed = remaining = 0
+        for account in self.env["kommo.account"].sudo().search(domain):
+            if not account._kommo_can_push():
+                continue
+            run = push(PushRun(self.sudo().env, account, options))
+            pushed += run.pushed
+            if not run.stopped:
+                remaining += run.claimable_count()
+        self.env.invalidate_all()
+        # Orders left over (claim limit, changes during the run) make the cron run again soon.
+        self.env["ir.cron"]._notify_progress(done=pushed, remaining=remaining)
+        return pushed
+
+    @api.model
+    def _kommo_push_orders(self, orders, accounts):
+        """Push ``orders`` now, whatever their state (the "Sync Kommo" button), each with
+        its company's account in ``accounts`` (``{company: account}``, as the caller found
+        and checked them).
+
+        Returns ``{order: (state, message)}``; state is the binding's sync state, or
+        ``busy`` when another worker is pushing the order right now.
+        """
+        self.env.flush_all()
+        options = self._kommo_push_options()
+        results = {}
+        for company, account in accounts.items():
+            company_orders = orders.filtered(lambda order, c=company: order.company_id == c)
+            run = PushRun(self.sudo().env, account, options, force=True, records=company_orders)
+            results.update(self._kommo_push_run(run, company_orders))
+            for order in company_orders:
+                results.setdefault(order, ("busy", None))
+        self.env.invalidate_all()
+        return results
+
+    @api.model
+    def _kommo_push_run(self, run, orders):
+        """``{order: (state, message)}`` of a push of ``orders`` in ``run``."""
+        try:
+            # (binding id, order id) pairs: a binding created by the push's own committed
+            # transaction is invisible to this one's older snapshot (REPEATABLE READ), so
+            # the answer must not be read through this cursor.
+            pairs = run.in_transaction(
+                lambda env: [
+                    (binding.id, binding.repair_id.id)
+                    for binding in env["kommo.lead.binding"]._kommo_bindings_in(
+                        run.account.with_env(env), orders.with_env(env)
+                    )
+                ]
+            )
+            push(run, [binding_id for binding_id, _order_id in pairs])
+        except psycopg2.errors.LockNotAvailable:
+            return {}
+        return {
+            orders.browse(order_id): run.results.get(binding_id, ("busy", None))
+            for binding_id, order_id in pairs
+        }

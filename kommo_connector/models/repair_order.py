@@ -143,6 +143,7 @@ class RepairOrder(models.Model):
         self.check_access("read")
         accounts = self.env["kommo.account"].sudo()
         notification = accounts._kommo_notification
+        checked = {}  # company -> its account, found once for the whole push
         for company in self.company_id:
             account = accounts._kommo_for_company(company)
             if not account:
@@ -154,7 +155,8 @@ class RepairOrder(models.Model):
                 return notification(
                     _("Kommo"), _("Kommo can't be reached now: %s", reason), "warning"
                 )
-        results = self.env["kommo.push"].sudo()._kommo_push_orders(self)
+            checked[company] = account
+        results = self.env["kommo.lead.binding"].sudo()._kommo_push_orders(self, checked)
         if len(self) == 1:
             title, message, kind = self._kommo_sync_message(*results.get(self, ("busy", None)))
             return notification(title, message, kind)

@@ -7,8 +7,10 @@ from odoo.tests import tagged
 
 from kommo_api import try_normalize_phone
 
-from ..tools import push_leads
-from ..tools.push_leads import LeadPush
+from ..tools import push_send
+from ..tools.push_contacts import ContactResolver
+from ..tools.push_leads import LeadWriter, push
+from ..tools.push_run import PushRun
 from .common import KommoCommittedCase
 from .common_push import KommoPushCase
 
@@ -29,22 +31,22 @@ class TestNewCustomerInTwoWorkers(KommoPushCase):
         self.second = self.repair_order(self.customer_)
 
     def worker(self):
-        run = LeadPush(self.env, self.account, self.env["kommo.push"]._kommo_push_options())
-        run.own_transactions = False
-        return run
+        options = self.env["kommo.lead.binding"]._kommo_push_options()
+        return PushRun(self.env, self.account, options, own_transactions=False)
 
     def late_worker_found_her_absent(self):
         """A worker claimed the second order and found no contact of hers in Kommo."""
         late = self.worker()
         items = late.claim([self.binding(self.second).id])
-        late.resolve_contacts(items)
-        self.assertIn(self.customer_.id, late.absent)
-        return late, items
+        contacts = ContactResolver(late)
+        contacts.resolve(items)
+        self.assertIn(self.customer_.id, contacts.absent)
+        return LeadWriter(late, contacts), items
 
-    def finish(self, run, items):
-        run.push_creates(items)
-        run.flush_notes(everything=True)
-        run.release()
+    def finish(self, leads, items):
+        leads.push_creates(items)
+        leads.notes.flush(everything=True)
+        leads.run.release()
         self.env.invalidate_all()
 
     def her_contacts(self):
@@ -66,7 +68,7 @@ class TestNewCustomerInTwoWorkers(KommoPushCase):
 
     def test_a_contact_another_worker_created_meanwhile_is_linked_not_created_again(self):
         late, items = self.late_worker_found_her_absent()
-        self.worker().execute([self.binding(self.first).id])
+        push(self.worker(), [self.binding(self.first).id])
         self.assertEqual(len(self.her_contacts()), 1)
 
         self.finish(late, items)
@@ -76,7 +78,7 @@ class TestNewCustomerInTwoWorkers(KommoPushCase):
     def test_an_order_waits_while_another_order_of_its_new_customer_has_no_answer(self):
         late, items = self.late_worker_found_her_absent()
         self.emu.faults.inject("lost_response", method="POST", path=COMPLEX)
-        self.worker().execute([self.binding(self.first).id])
+        push(self.worker(), [self.binding(self.first).id])
         self.assertEqual(len(self.her_contacts()), 1, "Kommo created her contact")
         self.emu.clear_log()
 
@@ -121,7 +123,8 @@ class TestCustomerBoundByTwoWorkers(KommoCommittedCase):
             env["kommo.contact.binding"]._kommo_bind(account, {partner_id: contact_id})
 
         def push_binds(account):
-            run = LeadPush(account.env, account, account.env["kommo.push"]._kommo_push_options())
+            options = account.env["kommo.lead.binding"]._kommo_push_options()
+            run = PushRun(account.env, account, options)
             run.in_transaction(bind, 222)
 
         with self.assertNoLogs("odoo.sql_db", "ERROR"):  # a quiet collision, no failed INSERT
@@ -171,7 +174,7 @@ class TestNoteWithoutAnswer(KommoPushCase):
 
     def test_a_note_that_failed_for_sure_is_sent_again_without_a_look_up(self):
         self.emu.faults.inject("429", count=4, method="POST", path=NOTES)
-        self.patch(push_leads, "RATE_LIMIT_PAUSES", (0.0, 0.0, 0.0))
+        self.patch(push_send, "RATE_LIMIT_PAUSES", (0.0, 0.0, 0.0))
         self.push()
 
         self.assertEqual(self.push_again(), ["Freio rangendo."])

@@ -1,7 +1,7 @@
 from odoo import fields
 from odoo.tests import tagged
 
-from ..tools import push_leads
+from ..tools import push_send
 from .common_push import KommoPushCase
 
 COMPLEX = "/api/v4/leads/complex"
@@ -62,7 +62,7 @@ class TestPushFaults(KommoPushCase):
         self.assert_one_synced_lead()
 
     def test_a_creation_still_rate_limited_after_the_pauses_is_sent_again_later(self):
-        self.patch(push_leads, "RATE_LIMIT_PAUSES", (0.0, 0.0, 0.0))
+        self.patch(push_send, "RATE_LIMIT_PAUSES", (0.0, 0.0, 0.0))
         self.emu.faults.inject("429", count=4, method="POST", path=COMPLEX)
         self.push()
         self.assert_waits_for_a_retry()

@@ -14,7 +14,7 @@ deleted in Kommo leaves no trace in a list of changes.
 """
 
 import logging
-from datetime import timedelta, timezone
+from datetime import timedelta
 
 import psycopg2
 
@@ -24,6 +24,7 @@ from kommo_api import try_normalize_phone
 
 from .contact_matcher import PAGE_SIZE, contact_values, normalized_email
 from .cursors import RowsBusy, account_in_own_transaction
+from .datetimes import unix_time
 
 _logger = logging.getLogger(__name__)
 
@@ -43,30 +44,30 @@ def contact_keys(contacts, region):
     return pairs
 
 
-def unix_time(moment):
-    return int(moment.replace(tzinfo=timezone.utc).timestamp())
+class ContactIndex:
+    """The stored contact list of ``run``'s account, its changes, and its storage."""
 
+    def __init__(self, run):
+        self.run = run
 
-class KnownContacts:
-    """Mixed into ``PushContacts``: the stored contact list, its changes, and its storage."""
-
-    def match_known_contacts(self, wanted):
+    def match(self, wanted):
         """``(found, absent, unresolved)`` of the ``wanted`` customers by the stored contact
         list, after reading what changed in it: ``{key: contact id}``, keys of customers Kommo
         does not have, and the customers to look up in Kommo (no list stored yet, or a stored
         contact that is gone)."""
-        read_until = self.account.kommo_contacts_read_at
+        run = self.run
+        read_until = run.account.kommo_contacts_read_at
         if not read_until or not wanted:
             return {}, set(), wanted
-        lister = self.client("contact_list")
+        lister = run.client("contact_list")
         started = fields.Datetime.now()
         changed = self._read_changes(lister, read_until)
-        fresh = contact_keys(changed, self.region)
-        self.remember_contacts(fresh, started, [contact["id"] for contact in changed])
+        fresh = contact_keys(changed, run.region)
+        self.remember(fresh, started, [contact["id"] for contact in changed])
         # The changes count even if they could not be stored (another worker held the account).
         values = {value for item in wanted for value in (*item.phones, *item.emails)}
-        holders = self.in_transaction(
-            lambda env: env["kommo.contact.key"]._kommo_holders(self.account, values)
+        holders = run.in_transaction(
+            lambda env: env["kommo.contact.key"]._kommo_holders(run.account, values)
         )
         changed_ids = {contact["id"] for contact in changed}
         for key, ids in holders.items():
@@ -117,22 +118,22 @@ class KnownContacts:
                 found[key] = contact_id
                 continue
             contact = current.get(contact_id)
-            held = {key for _id, key in contact_keys([contact], self.region)} if contact else ()
+            held = {key for _id, key in contact_keys([contact], self.run.region)} if contact else ()
             if set(held) & {*item.phones, *item.emails}:
                 found[key] = contact_id
             else:
                 stale.add(contact_id)
         if stale:
             kept = [current[contact_id] for contact_id in stale if contact_id in current]
-            self.remember_contacts(contact_keys(kept, self.region), None, sorted(stale))
+            self.remember(contact_keys(kept, self.run.region), None, sorted(stale))
         return found
 
-    def remember_contacts(self, keys, read_at, contact_ids=None):
+    def remember(self, keys, read_at, contact_ids=None):
         """Store the keys of contacts read (``contact_ids`` None: the whole list, read from
         ``read_at`` on) and, given ``read_at``, that the list is known from then on."""
         try:
             with (
-                account_in_own_transaction(self.account) as account,
+                account_in_own_transaction(self.run.account) as account,
                 account.env.cr.savepoint(),
             ):
                 account.env["kommo.contact.key"]._kommo_store(account, keys, contact_ids)
@@ -141,5 +142,5 @@ class KnownContacts:
         except (psycopg2.Error, RowsBusy):
             # Another worker is writing the account: this run's reads are used all the same,
             # the next run reads them again.
-            _logger.info("Kommo account %s: contact list not stored", self.account.id)
-        self.account.invalidate_recordset(["kommo_contacts_read_at"])
+            _logger.info("Kommo account %s: contact list not stored", self.run.account.id)
+        self.run.account.invalidate_recordset(["kommo_contacts_read_at"])

@@ -17,10 +17,11 @@ from odoo.tools import SQL
 
 from kommo_api import KommoError
 
-from .contact_index import KnownContacts, contact_keys
+from .contact_index import ContactIndex, contact_keys
 from .contact_matcher import PAGE_SIZE, ContactMatcher, WantedContact
 from .cursors import account_in_own_transaction
 from .lead_payload import contact_values, partner_emails, partner_phones
+from .push_run import Outcome
 
 _logger = logging.getLogger(__name__)
 
@@ -29,47 +30,60 @@ PARTNER_READ_CHUNK = 1000
 CONTACT_WAIT_MINUTES = 1
 
 
-class PushContacts(KnownContacts):
-    """Mixed into a ``PushRun``: fills its ``contact_ids`` and ``absent``."""
+class ContactResolver:
+    """The Kommo contacts of the customers of ``run``'s orders: ``contact_ids`` (partner id
+    -> Kommo contact id) and ``absent`` (partner ids Kommo has no contact for)."""
 
-    def resolve_contacts(self, items):
+    def __init__(self, run):
+        self.run = run
+        self.account = run.account
+        self.region = run.region
+        self.index = ContactIndex(run)
+        self.contact_ids = {}
+        self.absent = set()
+
+    def resolve(self, items):
         """Find the Kommo contact of every customer of ``items`` that has none yet; those
         Kommo does not have are remembered as absent (created with their lead)."""
         partner_ids = {item.partner_id for item in items if item.partner_id}
         partner_ids -= set(self.contact_ids) | self.absent
         if not partner_ids:
             return
-        bound = self.in_transaction(
-            lambda env: env["kommo.contact.binding"]._kommo_contact_ids(self.account, partner_ids)
-        )
+        bound, wanted = self.run.in_transaction(self._bound_and_wanted, partner_ids)
         self.contact_ids.update(bound)
         missing = partner_ids - set(bound)
         if not missing:
             return
-        wanted = self.in_transaction(self._wanted_contacts, sorted(missing))
         wanted = [item for item in wanted if item.phones or item.emails]
         searchable = {item.key for item in wanted}
         self.absent |= missing - searchable
         try:
-            found, absent, unresolved = self.match_known_contacts(wanted)
+            found, absent, unresolved = self.index.match(wanted)
             if unresolved:
                 result = self._match_in_kommo(unresolved)
                 found.update(result.found)
                 absent |= result.absent
         except KommoError as error:
             concerned = [item.binding_id for item in items if item.partner_id in searchable]
-            self.fail(concerned, error)
+            self.run.fail(concerned, error)
             return
-        self.in_transaction(
-            lambda env: env["kommo.contact.binding"]._kommo_bind(self.account, found)
-        )
+        self.run.in_transaction(self._bind, found)
         self.contact_ids.update(found)
         self.absent |= absent
+
+    def _bound_and_wanted(self, env, partner_ids):
+        """The Kommo contacts bound to these customers, and what the others are looked up by
+        (``WantedContact``s), read in one snapshot."""
+        bound = env["kommo.contact.binding"]._kommo_contact_ids(self.account, partner_ids)
+        return bound, self._wanted_contacts(env, sorted(set(partner_ids) - set(bound)))
+
+    def _bind(self, env, found):
+        env["kommo.contact.binding"]._kommo_bind(self.account, found)
 
     def _match_in_kommo(self, wanted):
         """Look the customers up in Kommo's contact list or by searching (``ContactMatcher``);
         a list read to its end is remembered (``contact_index``)."""
-        lister = self.client("contact_list")
+        lister = self.run.client("contact_list")
         pages = []  # the keys of each page read
 
         def read_page(number):
@@ -80,7 +94,7 @@ class PushContacts(KnownContacts):
 
         matcher = ContactMatcher(
             read_page,
-            self.client("contact_search").search_contacts,
+            self.run.client("contact_search").search_contacts,
             self.region,
             known_count=self.account.kommo_contact_count,
         )
@@ -91,7 +105,7 @@ class PushContacts(KnownContacts):
         elif result.count_outgrown:
             self._remember_contact_count(0)  # unknown again: the next run probes
         if result.list_complete:
-            self.remember_contacts([pair for keys in pages for pair in keys], started)
+            self.index.remember([pair for keys in pages for pair in keys], started)
         return result
 
     def hold_new_customers(self, env, binding_ids):
@@ -118,13 +132,13 @@ class PushContacts(KnownContacts):
         new = {pid for pid in partner_of.values() if pid and pid not in self.contact_ids}
         busy = {pid for pid in sorted(new) if self._customer_busy(env, pid, binding_ids)}
         bound = env["kommo.contact.binding"]._kommo_contact_ids(self.account, new - busy)
-        self.contact_ids.update(bound)
-        self.absent.difference_update(bound)
+        self.learn(bound)
         waiting = [bid for bid in binding_ids if partner_of.get(bid) in busy]
         if waiting:
             later = fields.Datetime.now() + timedelta(minutes=CONTACT_WAIT_MINUTES)
-            self.finish(
-                [(bid, "release", None, {"next_attempt_at": later}) for bid in waiting], env
+            self.run.finish(
+                [Outcome(bid, "release", values={"next_attempt_at": later}) for bid in waiting],
+                env,
             )
         return [bid for bid in binding_ids if bid not in waiting]
 
@@ -152,32 +166,28 @@ class PushContacts(KnownContacts):
     def create_contacts(self, items):
         """Customers new to Kommo on existing leads: create their contacts, 50 a call."""
         partner_ids = sorted({item.partner_id for item in items})
-        size = self.options["batch_size"]
+        size = self.run.options["batch_size"]
         for start in range(0, len(partner_ids), size):
             chunk = partner_ids[start : start + size]
-            payloads = self.in_transaction(
-                lambda env, ids=chunk: [
-                    dict(contact_values(partner, self.region), request_id=f"partner-{partner.id}")
-                    for partner in env["res.partner"].browse(ids)
-                ]
-            )
+            payloads = self.run.in_transaction(self._contact_payloads, chunk)
             try:
-                created = self.client("push_contacts").create_contacts(payloads)
+                created = self.run.client("push_contacts").create_contacts(payloads)
             except KommoError as error:
                 concerned = [item.binding_id for item in items if item.partner_id in chunk]
-                self.fail(concerned, error)
+                self.run.fail(concerned, error)
                 continue
             found = {
                 partner_id: contact.get("id")
                 for partner_id, contact in zip(chunk, created, strict=False)
             }
-            self.in_transaction(
-                lambda env, found=found: env["kommo.contact.binding"]._kommo_bind(
-                    self.account, found
-                )
-            )
-            self.contact_ids.update(found)
-            self.absent.difference_update(found)
+            self.run.in_transaction(self._bind, found)
+            self.learn(found)
+
+    def _contact_payloads(self, env, partner_ids):
+        return [
+            dict(contact_values(partner, self.region), request_id=f"partner-{partner.id}")
+            for partner in env["res.partner"].browse(partner_ids)
+        ]
 
     def _wanted_contacts(self, env, partner_ids):
         wanted = []
@@ -209,3 +219,8 @@ class PushContacts(KnownContacts):
         except psycopg2.Error:
             _logger.info("Kommo account %s: contact count not saved", self.account.id)
         self.account.invalidate_recordset(["kommo_contact_count"])
+
+    def learn(self, found):
+        """``{partner id: contact id}`` Kommo now has (bound by the caller)."""
+        self.contact_ids.update(found)
+        self.absent.difference_update(found)

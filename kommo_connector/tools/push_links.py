@@ -15,35 +15,52 @@ another order is stopped for a person to decide; one merged into a lead no order
 it, and its data is then sent to that lead.
 """
 
+import dataclasses
+
 from odoo import _
 
 from .lead_payload import content_hash
-from .push_run import WorkItem
+from .push_run import Outcome, WorkItem
+from .push_send import send_batch
 
 
-class PushLinks:
-    """Mixed into ``LeadPush``: links contacts of existing leads, settles merged leads."""
+def update_hashes(update_values, contact_id, linked):
+    """``(hash, patched_hash)``: what the lead holds once up to date, and once updated but
+    before its new contact is linked (both as ``lead_hash`` records them)."""
+    return (
+        content_hash([update_values, contact_id or linked or None]),
+        content_hash([update_values, linked or None]),
+    )
 
-    # -- the contact of an existing lead ------------------------------------------------------
 
-    def link_contacts(self, sends):
+class LinkWriter:
+    """Links the customer's contact of existing leads in ``run``; a lead linked is done as
+    ``notes`` says (``NoteWriter.after_lead``)."""
+
+    def __init__(self, run, notes):
+        self.run = run
+        self.env = run.env  # the language of its messages (odoo._)
+        self.notes = notes
+
+    def link(self, sends):
         """Make each send's customer contact the main contact of its lead, then unlink the
         contact it replaces; recorded per send once Kommo has done both."""
         if not sends:
             return
         links = []
         for send in sends:
-            lead_id, contact_id, replaced = send["link"]
+            lead_id, contact_id, replaced = send.link
             # The request id only names the send: Kommo names refused links by position,
             # which never equals it, so a refused link is isolated by halving the batch.
             payload = {
-                "request_id": f"{send['request_id']}-link",
+                "request_id": f"{send.request_id}-link",
                 "lead_id": lead_id,
                 "contact_id": contact_id,
                 "replaced": replaced,
             }
-            links.append(dict(send, payload=payload))
-        self._send(
+            links.append(dataclasses.replace(send, payload=payload))
+        send_batch(
+            self.run,
             links,
             self._link_call,
             self._record_linked,
@@ -51,7 +68,7 @@ class PushLinks:
         )
 
     def _link_call(self, payloads):
-        self.client("link_contacts").link_contacts(
+        self.run.client("link_contacts").link_contacts(
             [(payload["lead_id"], payload["contact_id"]) for payload in payloads], main=True
         )
         # The order's customer changed: the contact Odoo linked for the former customer leaves
@@ -66,26 +83,33 @@ class PushLinks:
             if payload["replaced"] and payload["replaced"] != payload["contact_id"]
         ]
         if replaced:
-            self.client("unlink_contacts").unlink_contacts(replaced)
+            self.run.client("unlink_contacts").unlink_contacts(replaced)
 
     def _record_linked(self, env, sends, _answer):
         outcomes = []
         for send in sends:
-            values = {"kommo_contact_id": send["link"][1], "lead_hash": send["hash"]}
-            outcomes.append(self._after_lead(send, send["lead_id"], values))
-        self.finish(outcomes, env)
+            values = {"kommo_contact_id": send.link[1], "lead_hash": send.hash}
+            outcomes.append(self.notes.after_lead(send, send.lead_id, values))
+        self.run.finish(outcomes, env)
 
-    # -- leads merged by duplicate control ----------------------------------------------------
 
-    def refused_merges(self, env, sends, answer):
+class Merges:
+    """The leads Kommo's duplicate control merged new leads of ``run`` into."""
+
+    def __init__(self, run):
+        self.run = run
+        self.env = run.env  # the language of its messages (odoo._)
+        self.adopted = []  # binding ids whose order took a lead Kommo merged its new one into
+
+    def refused(self, env, sends, answer):
         """``{binding_id: message}``: the orders of ``sends`` whose new lead Kommo merged into
         a lead that another repair order has (bound before, or taken by an earlier order of
         this call). The others merged take the lead they were merged into."""
         merged = [
-            (send, answer[send["request_id"]]["id"])
+            (send, answer[send.request_id]["id"])
             for send in sends
-            if (answer.get(send["request_id"]) or {}).get("merged")
-            and answer[send["request_id"]].get("id")
+            if (answer.get(send.request_id) or {}).get("merged")
+            and answer[send.request_id].get("id")
         ]
         if not merged:
             return {}
@@ -94,7 +118,7 @@ class PushLinks:
             binding.kommo_lead_id: binding.repair_id
             for binding in bindings.search(
                 [
-                    ("account_id", "=", self.account.id),
+                    ("account_id", "=", self.run.account.id),
                     ("kommo_lead_id", "in", [lead_id for _send, lead_id in merged]),
                 ]
             )
@@ -103,9 +127,9 @@ class PushLinks:
         for send, lead_id in merged:
             owner = owners.get(lead_id)
             if owner:
-                refused[send["binding_id"]] = self._merge_message(lead_id, owner)
+                refused[send.binding_id] = self._merge_message(lead_id, owner)
             else:
-                owners[lead_id] = bindings.browse(send["binding_id"]).repair_id
+                owners[lead_id] = bindings.browse(send.binding_id).repair_id
         return refused
 
     def _merge_message(self, lead_id, owner):
@@ -119,25 +143,25 @@ class PushLinks:
             order=owner.display_name,
         )
 
-    def record_refused_merge(self, env, send, message, lead_id):
+    def record_refused(self, env, send, message, lead_id):
         """The sync log shows the merge as a failure of the order, next to the call that
         Kommo answered with success."""
-        order = env["kommo.lead.binding"].browse(send["binding_id"]).repair_id
+        order = env["kommo.lead.binding"].browse(send.binding_id).repair_id
         env["kommo.sync.log"]._kommo_log(
-            self.account,
+            self.run.account,
             "lead_merged",
             records=order,
             kommo_id=lead_id,
             outcome="error",
             error_message=message,
         )
-        return (send["binding_id"], "error", message, {"create_sent_at": False})
+        return Outcome(send.binding_id, "error", message, {"create_sent_at": False})
 
-    def adopt_merged_lead(self, env, send, item_values):
+    def adopt(self, env, send, item_values):
         """The order takes the existing lead Kommo merged its new lead into: the lead gets
         the order's data by an update in this same run (a merge changes nothing on the kept
         lead), and the order's chatter says so."""
-        binding = env["kommo.lead.binding"].browse(send["binding_id"])
+        binding = env["kommo.lead.binding"].browse(send.binding_id)
         binding.repair_id._message_log(
             body=_(
                 "Kommo's duplicate control merged this order's new lead into the existing "
@@ -145,9 +169,9 @@ class PushLinks:
                 item_values["kommo_lead_id"],
             )
         )
-        self.adopted.append(send["binding_id"])
+        self.adopted.append(send.binding_id)
         values = dict(item_values, lead_hash=False, note_hash=False)
-        return (send["binding_id"], "progress", None, values)
+        return Outcome(send.binding_id, "progress", values=values)
 
     def adopted_updates(self, creates):
         """The orders of ``creates`` that took a merged lead: updated as any bound order."""
@@ -156,12 +180,3 @@ class PushLinks:
             WorkItem(binding_id, None, False, partner_of[binding_id])
             for binding_id in dict.fromkeys(self.adopted)
         ]
-
-    @staticmethod
-    def update_hashes(update_values, contact_id, linked):
-        """``(hash, patched_hash)``: what the lead holds once up to date, and once updated
-        but before its new contact is linked (both as ``lead_hash`` records them)."""
-        return (
-            content_hash([update_values, contact_id or linked or None]),
-            content_hash([update_values, linked or None]),
-        )

@@ -7,13 +7,16 @@ push the same order and a crashed worker's claim expires), the reading of a batc
 the orders are not committed yet (created in the caller's own transaction), everything runs
 in the caller's transaction instead.
 
-The customers are found in ``push_contacts.py``, the leads and notes sent in
-``push_leads.py``.
+The run is the ledger the other parts of a push receive (composition, no mixins): the
+customers' contacts are found by ``push_contacts.ContactResolver``, the leads written by
+``push_leads.LeadWriter`` (with ``push_links`` and ``push_notes``), every batch sent through
+``push_send.send_batch``.
 """
 
 import time
 from collections import namedtuple
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import psycopg2.errors
@@ -30,7 +33,7 @@ from kommo_api import (
     KommoTokenRevoked,
 )
 
-from .cursors import account_in_own_transaction, new_cursor
+from .cursors import account_in_own_transaction, held_by_caller, new_cursor
 from .token_store import OdooTokenStore
 
 TRANSACTION_ATTEMPTS = 4
@@ -40,6 +43,18 @@ RETRY_DELAYS_MINUTES = (1, 5, 15, 60, 240)
 LEASE_SECONDS_PER_ORDER = 0.2
 
 WorkItem = namedtuple("WorkItem", "binding_id lead_id unknown_create partner_id")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one claimed order. ``kind``: ``synced``, ``error``, ``retry``, ``hold``
+    (stays pending, with the message), ``release`` (nothing but the claim) or ``progress``
+    (the values only: the order is still being pushed)."""
+
+    binding_id: int
+    kind: str
+    message: str | None = None
+    values: dict = field(default_factory=dict)
 
 
 class RunStopped(Exception):  # noqa: N818 - a signal, not an error
@@ -68,27 +83,40 @@ def retry_delay(attempt):
 
 
 class PushRun:
-    """The state of one push of ``account``: claimed orders, contacts found, outcomes."""
+    """The ledger of one push of ``account``: its transactions, the orders it claimed, what
+    became of them. The parts of the push (contacts, leads, links, notes) receive it.
 
-    def __init__(self, env, account, options, force=False, records=None):
+    ``records``: the orders of a push of chosen orders ("Sync Kommo"); only such a push
+    reports back (``results``), the cron's keeps its memory flat. ``own_transactions``: None
+    decides it here, False runs every step in the caller's transaction.
+    """
+
+    def __init__(self, env, account, options, *, force=False, records=None, own_transactions=None):
         self.env = env
         self.account = account.with_env(env).sudo()
         self.options = options
         self.force = force
         self.records = records
-        self.own_transactions = True
+        if own_transactions is None:
+            own_transactions = records is None or not self._held_by_caller(records)
+        self.own_transactions = own_transactions
         self.region = self.account.phone_region or None
         self._token_store = OdooTokenStore(self.account)
         self._clients = {}
-        self.contact_ids = {}  # partner id -> Kommo contact id
-        self.absent = set()  # partner ids Kommo has no contact for
+        self._field_names = None
         self.revisions = {}  # binding id -> revision of the data sent
         self.open = set()  # claimed binding ids still without an outcome
         self.results = {}  # binding id -> (sync state, message)
-        self.notes = []  # notes waiting to be sent (the lead is done)
-        self.adopted = []  # binding ids whose order took a lead Kommo merged its new one into
         self.pushed = 0
         self.stopped = False
+
+    def _held_by_caller(self, orders):
+        """Whether the caller's open transaction created or changed these orders or their
+        bindings: the push then runs in it (tools/cursors.py)."""
+        bindings = self.env["kommo.lead.binding"].search([("repair_id", "in", orders.ids)])
+        return held_by_caller(self.env, "repair_order", orders.ids) or bool(
+            bindings and held_by_caller(self.env, "kommo_lead_binding", bindings.ids)
+        )
 
     def client(self, operation):
         if operation not in self._clients:
@@ -96,6 +124,17 @@ class PushRun:
                 operation=operation, records=self.records, token_store=self._token_store
             )
         return self._clients[operation]
+
+    def field_names(self):
+        """``{Kommo field id: name}`` of the account's custom fields (refusals name them)."""
+        if self._field_names is None:
+            fields_ = self.account.custom_field_ids
+            self._field_names = {field_.kommo_id: field_.name for field_ in fields_}
+        return self._field_names
+
+    def still_open(self, items):
+        """The items (with a ``binding_id``) this run has no outcome for yet."""
+        return [item for item in items if item.binding_id in self.open]
 
     # -- transactions -------------------------------------------------------------------------
 
@@ -105,8 +144,8 @@ class PushRun:
             yield self.env
             self.env.flush_all()
             return
-        # The orders are not the caller's (kommo.push decided so with held_by_caller); a lock
-        # another worker holds too long ends the wait (lock_timeout) and the attempt.
+        # The orders are not the caller's (the constructor decided so); a lock another
+        # worker holds too long ends the wait (lock_timeout) and the attempt.
         with new_cursor(self.env.registry) as cr:
             yield api.Environment(cr, SUPERUSER_ID, dict(self.env.context))
 
@@ -211,7 +250,7 @@ class PushRun:
         values_of = values_of or {}
         self.finish(
             [
-                (bid, outcome, error.message, dict(values, **values_of.get(bid, {})))
+                Outcome(bid, outcome, error.message, dict(values, **values_of.get(bid, {})))
                 for bid in binding_ids
             ]
         )
@@ -227,23 +266,24 @@ class PushRun:
             account._kommo_record_failure(error)
 
     def finish(self, outcomes, env=None):
-        """Write ``(binding_id, outcome, message, values)`` outcomes: synced, error, retry,
-        hold (stays pending, with the message), release (nothing but the claim) or progress
-        (the values only: the order is still being pushed)."""
-        outcomes = [outcome for outcome in outcomes if outcome[0] in self.open]
+        """Write the ``Outcome``s of orders still open, in ``env`` (the transaction that
+        read what was sent) or in a transaction of their own."""
+        outcomes = [outcome for outcome in outcomes if outcome.binding_id in self.open]
         if not outcomes:
             return
         if env is None:
             self.in_transaction(self._write_outcomes, outcomes)
         else:
             self._write_outcomes(env, outcomes)
-        self.open.difference_update(outcome[0] for outcome in outcomes if outcome[1] != "progress")
+        self.open.difference_update(
+            outcome.binding_id for outcome in outcomes if outcome.kind != "progress"
+        )
 
     def release(self):
-        self.finish([(binding_id, "release", None, {}) for binding_id in self.open])
+        self.finish([Outcome(binding_id, "release") for binding_id in self.open])
 
     def _write_outcomes(self, env, outcomes):
-        ids = tuple(outcome[0] for outcome in outcomes)
+        ids = tuple(outcome.binding_id for outcome in outcomes)
         env.flush_all()
         env.cr.execute(
             SQL(
@@ -257,51 +297,49 @@ class PushRun:
         bindings = env["kommo.lead.binding"]
         bindings.invalidate_model(["revision", "attempt_count"])
         changed_meanwhile = False
-        for binding_id, outcome, message, values in outcomes:
-            if binding_id not in current:
+        for outcome in outcomes:
+            if outcome.binding_id not in current:
                 continue  # the order was deleted meanwhile
-            revision, attempts = current[binding_id]
-            changed = revision != self.revisions.get(binding_id, revision)
-            changed_meanwhile |= changed and outcome in ("synced", "error")
-            if outcome == "progress":
-                bindings.browse(binding_id).write(values)
+            revision, attempts = current[outcome.binding_id]
+            changed = revision != self.revisions.get(outcome.binding_id, revision)
+            changed_meanwhile |= changed and outcome.kind in ("synced", "error")
+            binding = bindings.browse(outcome.binding_id)
+            if outcome.kind == "progress":
+                binding.write(outcome.values)
                 continue
-            vals = dict(values, claimed_until=False, **self._outcome_values(outcome, message))
-            if outcome == "retry":
-                vals.update(self._retry_values(attempts + 1, message))
+            vals = dict(outcome.values, claimed_until=False, **self._outcome_values(outcome))
+            if outcome.kind == "retry":
+                vals.update(self._retry_values(attempts + 1, outcome.message))
             if changed and vals.get("sync_state") in ("synced", "error"):
                 vals["sync_state"] = "pending"  # newer data waits for the next push
-            binding = bindings.browse(binding_id)
             binding.write(vals)
             if vals.get("sync_state") == "error":
                 self._tell_responsible(binding, vals["last_error"])
-            if outcome != "release" and self.records is not None:
+            if outcome.kind != "release" and self.records is not None:
                 # Only a push of chosen orders reports back (memory stays flat in the cron).
-                self.results[binding_id] = (binding.sync_state, vals.get("last_error") or message)
-            if outcome == "synced":
+                message = vals.get("last_error") or outcome.message
+                self.results[outcome.binding_id] = (binding.sync_state, message)
+            if outcome.kind == "synced":
                 self.pushed += 1
         if changed_meanwhile:
             bindings._kommo_trigger_push()
 
-    def _outcome_values(self, outcome, message):
-        if outcome == "synced":
-            return {
-                "sync_state": "synced",
-                "last_error": False,
-                "attempt_count": 0,
-                "next_attempt_at": False,
-                "last_sync_at": fields.Datetime.now(),
-            }
-        if outcome == "error":
-            return {
-                "sync_state": "error",
-                "last_error": message,
-                "attempt_count": 0,
-                "next_attempt_at": False,
-            }
-        if outcome == "hold":
-            return {"last_error": message}
-        return {}
+    @staticmethod
+    def _outcome_values(outcome):
+        """The binding's values of a final outcome (a retry's: ``_retry_values``)."""
+        if outcome.kind == "hold":
+            return {"last_error": outcome.message}
+        if outcome.kind not in ("synced", "error"):
+            return {}
+        values = {
+            "sync_state": outcome.kind,
+            "last_error": outcome.message if outcome.kind == "error" else False,
+            "attempt_count": 0,
+            "next_attempt_at": False,
+        }
+        if outcome.kind == "synced":
+            values["last_sync_at"] = fields.Datetime.now()
+        return values
 
     def _retry_values(self, attempts, message):
         if attempts >= self.options["max_attempts"]:
