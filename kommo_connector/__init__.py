@@ -1,5 +1,6 @@
 from . import controllers
 from . import models
+from . import wizard
 from .const import GROUP_REPAIR_USERS, GROUP_USER
 
 

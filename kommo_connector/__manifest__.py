@@ -26,6 +26,7 @@
         "views/repair_order_views.xml",
         "views/res_partner_views.xml",
         "views/menus.xml",
+        "wizard/kommo_initial_sync_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -43,3 +43,4 @@ from . import test_push_fault_mix
 from . import test_push_links
 from . import test_push_merges
 from . import test_contact_memory
+from . import test_initial_sync

@@ -1,0 +1,142 @@
+"""What a first sync of chosen repair orders would do in Kommo, found without writing to it.
+
+The customers are looked up the way the push looks them up (``push_contacts``): the binding
+cache, then the contact list the push remembered (``kommo.contact.key``), else Kommo itself
+through ``ContactMatcher`` (the contact list or a search per customer, whichever is cheaper),
+read-only. Each match says what it was found by: a phone or an e-mail.
+"""
+
+import math
+from dataclasses import dataclass, field
+
+from kommo_api import RATE_LIMIT_CALLS, RATE_LIMIT_PERIOD, try_normalize_phone
+
+from .contact_matcher import PAGE_SIZE, ContactMatcher, WantedContact, contact_values
+from .lead_payload import content_hash, diagnosis_text, partner_emails, partner_phones
+
+
+@dataclass
+class CustomerMatches:
+    """``{partner id: "phone" | "email"}`` of the customers Kommo has, and the calls spent."""
+
+    by: dict = field(default_factory=dict)
+    lookups: int = 0
+
+
+@dataclass
+class SyncPreview:
+    orders: int = 0
+    leads_to_create: int = 0
+    leads_to_update: int = 0
+    notes: int = 0
+    customers: int = 0
+    customers_bound: int = 0
+    customers_by_phone: int = 0
+    customers_by_email: int = 0
+    contacts_to_create: int = 0
+    lookup_calls: int = 0
+    calls: int = 0
+    seconds: int = 0
+
+
+def calls_for(count, batch_size):
+    return math.ceil(count / batch_size) if count else 0
+
+
+def seconds_for(calls):
+    """At Kommo's limit (7 requests a second), the time ``calls`` take at least."""
+    return math.ceil(calls * RATE_LIMIT_PERIOD / RATE_LIMIT_CALLS)
+
+
+def preview(env, account, orders, batch_size):
+    """The ``SyncPreview`` of pushing ``orders`` to ``account`` now."""
+    bindings = (
+        env["kommo.lead.binding"]
+        .sudo()
+        .search([("account_id", "=", account.id), ("repair_id", "in", orders.ids)])
+    )
+    binding_of = {binding.repair_id.id: binding for binding in bindings}
+    result = SyncPreview(orders=len(orders))
+    for order in orders:
+        binding = binding_of.get(order.id)
+        note = diagnosis_text(order)
+        if binding and binding.kommo_lead_id:
+            result.leads_to_update += 1
+            result.notes += bool(note) and content_hash(note) != binding.note_hash
+        else:
+            result.leads_to_create += 1
+            result.notes += bool(note)
+    partners = orders.partner_id
+    bound = env["kommo.contact.binding"].sudo()._kommo_contact_ids(account, partners.ids)
+    unbound = partners.filtered(lambda partner: partner.id not in bound)
+    matches = match_customers(account, unbound)
+    result.customers = len(partners)
+    result.customers_bound = len(bound)
+    result.customers_by_phone = list(matches.by.values()).count("phone")
+    result.customers_by_email = list(matches.by.values()).count("email")
+    result.contacts_to_create = len(unbound) - len(matches.by)
+    result.lookup_calls = matches.lookups
+    result.calls = (
+        matches.lookups
+        + calls_for(result.leads_to_create, batch_size)
+        + calls_for(result.leads_to_update, batch_size)
+        + calls_for(result.notes, batch_size)
+    )
+    result.seconds = seconds_for(result.calls)
+    return result
+
+
+def match_customers(account, partners):
+    """The ``CustomerMatches`` of ``partners`` (none bound to a Kommo contact yet)."""
+    region = account.phone_region or None
+    wanted = [
+        WantedContact(partner.id, partner_phones(partner, region), partner_emails(partner))
+        for partner in partners
+    ]
+    wanted = [item for item in wanted if item.phones or item.emails]
+    if not wanted:
+        return CustomerMatches()
+    if account.kommo_contacts_read_at:
+        return _match_stored(account, wanted)
+    return _match_in_kommo(account, wanted, region)
+
+
+def _match_stored(account, wanted):
+    """By the contact list the push remembered: what the push would call is the changes since
+    its last read (one page, usually) and the found contacts, read by id 250 a call."""
+    values = {value for item in wanted for value in (*item.phones, *item.emails)}
+    holders = account.env["kommo.contact.key"].sudo()._kommo_holders(account, values)
+    matches = CustomerMatches()
+    for item in wanted:
+        key = next((value for value in (*item.phones, *item.emails) if holders.get(value)), None)
+        if key:
+            matches.by[item.key] = "email" if "@" in key else "phone"
+    matches.lookups = 1 + calls_for(len(matches.by), PAGE_SIZE)
+    return matches
+
+
+def _match_in_kommo(account, wanted, region):
+    """By ``ContactMatcher`` on Kommo itself, reading only: the calls it made are what the
+    push will make."""
+    client = account._kommo_client(operation="sync_preview")
+    seen = {}  # contact id -> contact, to tell what each match was found by
+
+    def read_page(number):
+        page = client.contacts_page(number, limit=PAGE_SIZE)
+        seen.update((contact["id"], contact) for contact in page.items)
+        return page.items, page.has_next
+
+    def search(query):
+        contacts = client.search_contacts(query)
+        seen.update((contact["id"], contact) for contact in contacts)
+        return contacts
+
+    matcher = ContactMatcher(read_page, search, region, known_count=account.kommo_contact_count)
+    result = matcher.match(wanted)
+    phones_of = {item.key: set(item.phones) for item in wanted}
+    matches = CustomerMatches(lookups=result.pages_read + result.searches)
+    for key, contact_id in result.found.items():
+        contact = seen.get(contact_id, {})
+        phones = {try_normalize_phone(text, region) for text in contact_values(contact, "PHONE")}
+        matches.by[key] = "phone" if phones & phones_of[key] else "email"
+    return matches

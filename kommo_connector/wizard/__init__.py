@@ -1,0 +1,1 @@
+from . import kommo_initial_sync

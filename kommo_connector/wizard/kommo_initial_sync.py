@@ -1,0 +1,183 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools.safe_eval import datetime as safe_datetime
+from odoo.tools.safe_eval import dateutil, safe_eval
+
+from ..tools import sync_preview
+from ..tools.user_errors import kommo_error_as_user_error
+
+OPEN_REPAIR_STATES = ("draft", "confirmed", "under_repair")
+# Filled by the preview: read-only in the dialog, cleared when the choice changes.
+PREVIEW_FIELDS = (
+    "order_count",
+    "lead_create_count",
+    "lead_update_count",
+    "note_count",
+    "customer_count",
+    "customer_bound_count",
+    "customer_phone_count",
+    "customer_email_count",
+    "contact_create_count",
+    "lookup_call_count",
+    "call_count",
+    "duration_seconds",
+)
+
+
+class KommoInitialSync(models.TransientModel):
+    """Send many repair orders to Kommo at once, after seeing what that does there.
+
+    The preview reads Kommo (the customers' contacts) and writes nothing to it; Start only
+    queues the orders for the push cron, which sends them in the background: the account
+    shows how far it got.
+    """
+
+    _name = "kommo.initial.sync"
+    _description = "Kommo initial sync"
+
+    account_id = fields.Many2one("kommo.account", required=True, readonly=True, ondelete="cascade")
+    company_id = fields.Many2one(related="account_id.company_id")
+    scope = fields.Selection(
+        [
+            ("open", "All open repair orders"),
+            ("since", "Repair orders created since a date"),
+            ("domain", "Repair orders matching a filter"),
+        ],
+        string="Repair orders",
+        required=True,
+        default="open",
+    )
+    date_from = fields.Date("Created since")
+    order_domain = fields.Char("Filter", default="[]")
+    state = fields.Selection(
+        [("choose", "Choose"), ("preview", "Preview")], default="choose", required=True
+    )
+    order_count = fields.Integer("Repair orders chosen", readonly=True)
+    lead_create_count = fields.Integer("Leads to create", readonly=True)
+    lead_update_count = fields.Integer("Leads to update", readonly=True)
+    note_count = fields.Integer("Diagnosis notes", readonly=True)
+    customer_count = fields.Integer("Customers", readonly=True)
+    customer_bound_count = fields.Integer("Already linked to a Kommo contact", readonly=True)
+    customer_phone_count = fields.Integer("Found in Kommo by phone", readonly=True)
+    customer_email_count = fields.Integer("Found in Kommo by e-mail", readonly=True)
+    contact_create_count = fields.Integer("Contacts to create", readonly=True)
+    lookup_call_count = fields.Integer("Contact look-ups", readonly=True)
+    call_count = fields.Integer("Kommo calls", readonly=True)
+    duration_seconds = fields.Integer("Seconds at least", readonly=True)
+    duration = fields.Char("Time at 7 requests/s", compute="_compute_duration")
+
+    @api.depends("duration_seconds")
+    def _compute_duration(self):
+        for wizard in self:
+            minutes, seconds = divmod(wizard.duration_seconds, 60)
+            if minutes:
+                wizard.duration = _(
+                    "%(minutes)s min %(seconds)s s", minutes=minutes, seconds=seconds
+                )
+            else:
+                wizard.duration = _("%s s", seconds)
+
+    @api.onchange("scope", "date_from", "order_domain")
+    def _onchange_choice(self):
+        """Numbers of another choice would mislead: preview again."""
+        self.state = "choose"
+
+    def _kommo_orders(self):
+        """The chosen repair orders of the account's company that the user may read."""
+        self.ensure_one()
+        domain = [("company_id", "=", self.account_id.company_id.id)]
+        if self.scope == "open":
+            domain.append(("state", "in", OPEN_REPAIR_STATES))
+        elif self.scope == "since":
+            if not self.date_from:
+                raise UserError(_("Choose the date from which repair orders are sent."))
+            domain.append(("create_date", ">=", fields.Datetime.to_datetime(self.date_from)))
+        else:
+            domain += self._kommo_custom_domain()
+        return self.env["repair.order"].search(domain)
+
+    def _kommo_custom_domain(self):
+        context = {
+            "uid": self.env.uid,
+            "datetime": safe_datetime,
+            "relativedelta": dateutil.relativedelta.relativedelta,
+            "context_today": safe_datetime.datetime.now,
+        }
+        try:
+            domain = safe_eval(self.order_domain or "[]", context)
+        except Exception as exc:  # the filter is the user's: say it is wrong, no traceback
+            raise UserError(_("The filter cannot be read: %s", exc)) from exc
+        if not isinstance(domain, list | tuple):
+            raise UserError(_("The filter cannot be read: %s", self.order_domain))
+        return list(domain)
+
+    def _kommo_check_account(self):
+        if not self.account_id._kommo_can_push():
+            raise UserError(
+                _(
+                    "Connect the Kommo account %s before sending repair orders.",
+                    self.account_id.name,
+                )
+            )
+
+    def action_preview(self):
+        """Count what the sync would do in Kommo; nothing is written to Kommo."""
+        self.ensure_one()
+        self._kommo_check_account()
+        orders = self._kommo_orders()
+        batch_size = self.env["kommo.lead.binding"]._kommo_push_options()["batch_size"]
+        with kommo_error_as_user_error(_("Could not look the customers up in Kommo: %s")):
+            result = sync_preview.preview(self.env, self.account_id.sudo(), orders, batch_size)
+        self.write(
+            {
+                "state": "preview",
+                "order_count": result.orders,
+                "lead_create_count": result.leads_to_create,
+                "lead_update_count": result.leads_to_update,
+                "note_count": result.notes,
+                "customer_count": result.customers,
+                "customer_bound_count": result.customers_bound,
+                "customer_phone_count": result.customers_by_phone,
+                "customer_email_count": result.customers_by_email,
+                "contact_create_count": result.contacts_to_create,
+                "lookup_call_count": result.lookup_calls,
+                "call_count": result.calls,
+                "duration_seconds": result.seconds,
+            }
+        )
+        return self._kommo_reopen()
+
+    def action_back(self):
+        self.ensure_one()
+        self.write(dict.fromkeys(PREVIEW_FIELDS, 0) | {"state": "choose"})
+        return self._kommo_reopen()
+
+    def action_start(self):
+        """Queue the chosen orders for the push cron and wake it: nothing is sent here."""
+        self.ensure_one()
+        self._kommo_check_account()
+        account = self.account_id
+        orders = self._kommo_orders()
+        if not orders:
+            raise UserError(_("No repair order matches your choice."))
+        bindings = self.env["kommo.lead.binding"].sudo()._kommo_bindings_in(account, orders)
+        bindings._kommo_mark_pending()
+        message = _(
+            "%(count)s repair orders are queued for Kommo; they are sent in the background. "
+            "The account shows the progress.",
+            count=len(orders),
+        )
+        account.message_post(body=message)
+        notification = account._kommo_notification(_("Initial sync started"), message)
+        notification["params"]["next"] = {"type": "ir.actions.act_window_close"}
+        return notification
+
+    def _kommo_reopen(self):
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Initial sync"),
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+        }
