@@ -44,3 +44,4 @@ from . import test_push_links
 from . import test_push_merges
 from . import test_contact_memory
 from . import test_initial_sync
+from . import test_tour_daily_use
