@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help venv test test-api test-odoo lint format run emulator bench bench-faults bench-webhooks clean
+.PHONY: help venv test test-api test-odoo lint format run emulator screenshots bench bench-faults bench-webhooks clean
 
 help:
 	@echo "make run        Odoo (18, or ARGS=\"--series 19\") + demo database + the Kommo emulator"
@@ -11,6 +11,7 @@ help:
 	@echo "make test-odoo  the Odoo suite on each Odoo series found (18, 19; skipped loudly if none)"
 	@echo "make lint       ruff, pylint-odoo and the OCA module/.po checks"
 	@echo "make emulator   the Kommo emulator alone, with its demo account, on port 8899"
+	@echo "make screenshots  the addon's screenshots (static/description/), taken by its tours in Odoo 18"
 	@echo "make check-kommo  check a real Kommo account: ARGS=\"--host acme.kommo.com --token-file F [--write]\""
 	@echo "make bench      the first-sync push benchmark (bench/README.md; ARGS=... to resize)"
 	@echo "make bench-faults  the first sync with 20% of Kommo's calls failing (ARGS=\"--workers 2\")"
@@ -40,6 +41,9 @@ run: venv
 
 emulator: venv
 	$(PY) -m kommo_api.testing --port 8899 --seed demo
+
+screenshots: venv
+	$(PY) scripts/screenshots.py $(ARGS)
 
 .PHONY: check-kommo
 # Read-only unless ARGS has --write; the token from --token-file or KOMMO_TOKEN.

@@ -45,3 +45,4 @@ from . import test_push_merges
 from . import test_contact_memory
 from . import test_initial_sync
 from . import test_tour_daily_use
+from . import test_screenshots

@@ -31,6 +31,7 @@ class TestDailyUseTour(KommoPushMixin, KommoEmulatorMixin, HttpCase):
         return orders
 
     def test_the_initial_sync_wizard(self):
+        self.account.kommo_account_name = "Oficina Demo"  # as a connection reads it
         orders = self.orders_before_kommo()
         self.emu.clear_log()
         self.start_tour(

@@ -1,4 +1,5 @@
 import { registry } from "@web/core/registry";
+import { screenshot } from "@kommo_connector/js/tours/kommo_tour_screenshot";
 
 // Walked by tests/test_tour_connect.py, which registers this integration with the Kommo
 // emulator and presses Allow on the emulator's authorize page (another origin: a tour step
@@ -30,6 +31,7 @@ registry.category("web_tour.tours").add("kommo_connector_connect", {
             trigger: ".o_form_view div[name='client_secret'] input",
             run: `edit ${SECRET_KEY}`,
         },
+        screenshot("account_not_connected", ".o_form_view .o_kommo_setup_steps"),
         {
             content: "Connect: off to Kommo's authorize page",
             trigger: ".o_form_view .o_form_statusbar button[name='action_connect']",
