@@ -4,18 +4,21 @@ README and index.html show them. Not part of the suite: ``--test-tags kommo_scre
 
 import base64
 import logging
+import unittest
 from pathlib import Path
 from unittest.mock import patch
 
 from odoo.modules.module import get_module_path
 from odoo.tests import tagged
 from odoo.tests.common import ChromeBrowser
+from odoo.tools import config
 
 from . import test_tour_connect, test_tour_daily_use
 
 _logger = logging.getLogger(__name__)
 
 SIGNAL = "kommo_screenshot:"
+TAG = "kommo_screenshots"
 
 
 class ScreenshotMixin:
@@ -23,6 +26,14 @@ class ScreenshotMixin:
     the page each time one of them names its screen on the console."""
 
     browser_size = "1366x900"
+
+    @classmethod
+    def setUpClass(cls):
+        # Only when asked for by tag: a runner that ignores Odoo's tags (pytest-odoo) would
+        # otherwise rewrite the pictures of the source tree.
+        if TAG not in (config["test_tags"] or ""):
+            raise unittest.SkipTest(f"screenshots are taken by `make screenshots` ({TAG})")
+        super().setUpClass()
 
     def setUp(self):
         super().setUp()
@@ -58,7 +69,7 @@ class ScreenshotMixin:
         self.assertEqual(sorted(self.saved), sorted(names))
 
 
-@tagged("-standard", "kommo_screenshots", "post_install", "-at_install")
+@tagged("-standard", TAG, "post_install", "-at_install")
 class TestConnectScreens(ScreenshotMixin, test_tour_connect.TestConnectTour):
     def test_an_administrator_connects_kommo_from_the_settings(self):
         result = super().test_an_administrator_connects_kommo_from_the_settings()
@@ -66,7 +77,7 @@ class TestConnectScreens(ScreenshotMixin, test_tour_connect.TestConnectTour):
         return result
 
 
-@tagged("-standard", "kommo_screenshots", "post_install", "-at_install")
+@tagged("-standard", TAG, "post_install", "-at_install")
 class TestDailyUseScreens(ScreenshotMixin, test_tour_daily_use.TestDailyUseTour):
     def test_the_initial_sync_wizard(self):
         result = super().test_the_initial_sync_wizard()
