@@ -67,8 +67,9 @@ class TestInitialSync(KommoPushCase):
         # 11 searches would be needed: one probe past the end, then the one page of the list.
         self.assertEqual(wizard.lookup_call_count, 2)
         self.assertEqual(len(self.emu.calls("GET", "/api/v4/contacts")), 2)
-        # Look-ups, one call of creations, one of updates, one of notes.
-        self.assertEqual(wizard.call_count, 5)
+        # Look-ups, one call of creations, one of updates (then one linking João's contact
+        # to his lead, which has none yet), one of notes.
+        self.assertEqual(wizard.call_count, 6)
         self.assertEqual(wizard.duration, "1 s")
 
     def test_the_preview_writes_nothing_to_kommo_nor_queues_anything(self):
@@ -144,6 +145,15 @@ class TestInitialSync(KommoPushCase):
         self.assertIn(
             maria["id"], self.emu.store.lead_contacts[self.lead_of(self.open_orders[0])["id"]]
         )
+
+    def test_the_preview_s_estimate_is_what_the_push_then_costs(self):
+        wizard = self.wizard()
+        wizard.action_preview()
+        wizard.action_start()
+        self.emu.clear_log()
+        self.push()
+        calls = [f"{call.method} {call.path}" for call in self.emu.calls()]
+        self.assertEqual(len(calls), wizard.call_count, calls)
 
     def test_the_account_shows_the_progress(self):
         self.wizard().action_start()

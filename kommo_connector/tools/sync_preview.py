@@ -57,12 +57,14 @@ def preview(env, account, orders, batch_size):
     )
     binding_of = {binding.repair_id.id: binding for binding in bindings}
     result = SyncPreview(orders=len(orders))
+    updated = []  # (binding, customer id) of the orders whose lead is updated
     for order in orders:
         binding = binding_of.get(order.id)
         note = diagnosis_text(order)
         if binding and binding.kommo_lead_id:
             result.leads_to_update += 1
             result.notes += bool(note) and content_hash(note) != binding.note_hash
+            updated.append((binding, order.partner_id.id))
         else:
             result.leads_to_create += 1
             result.notes += bool(note)
@@ -70,6 +72,25 @@ def preview(env, account, orders, batch_size):
     bound = env["kommo.contact.binding"].sudo()._kommo_contact_ids(account, partners.ids)
     unbound = partners.filtered(lambda partner: partner.id not in bound)
     matches = match_customers(account, unbound)
+    # An updated lead whose customer's contact is not the one it holds gets it linked (and
+    # the one Odoo linked before unlinked) after the update; a customer new to Kommo gets
+    # a contact first (push_links, ContactResolver.create_contacts).
+    relinked = [
+        (binding, partner_id)
+        for binding, partner_id in updated
+        if partner_id and bound.get(partner_id) != binding.kommo_contact_id
+    ]
+    new_contacts = {
+        partner_id
+        for _binding, partner_id in relinked
+        if partner_id not in bound and partner_id not in matches.by
+    }
+    unlinked = [binding for binding, _partner_id in relinked if binding.kommo_contact_id]
+    link_calls = (
+        calls_for(len(new_contacts), batch_size)
+        + calls_for(len(relinked), batch_size)
+        + calls_for(len(unlinked), batch_size)
+    )
     result.customers = len(partners)
     result.customers_bound = len(bound)
     result.customers_by_phone = list(matches.by.values()).count("phone")
@@ -81,6 +102,7 @@ def preview(env, account, orders, batch_size):
         + calls_for(result.leads_to_create, batch_size)
         + calls_for(result.leads_to_update, batch_size)
         + calls_for(result.notes, batch_size)
+        + link_calls
     )
     result.seconds = seconds_for(result.calls)
     return result
