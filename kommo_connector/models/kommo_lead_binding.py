@@ -114,20 +114,25 @@ class KommoLeadBinding(models.Model):
 
     @api.depends("account_id", "kommo_pipeline_id", "kommo_status_id")
     def _compute_kommo_stage_id(self):
-        stages = self.env["kommo.pipeline.stage"].with_context(active_test=False)
-        for binding in self:
-            binding.kommo_stage_id = (
-                stages.search(
-                    [
-                        ("account_id", "=", binding.account_id.id),
-                        ("pipeline_id.kommo_id", "=", binding.kommo_pipeline_id),
-                        ("kommo_id", "=", binding.kommo_status_id),
-                    ],
-                    limit=1,
-                )
-                if binding.kommo_status_id
-                else False
+        # One search for the whole batch: a push writes the stage of 50 bindings at a time.
+        placed = self.filtered("kommo_status_id")
+        stages = (
+            self.env["kommo.pipeline.stage"]
+            .with_context(active_test=False)
+            .search(
+                [
+                    ("account_id", "in", placed.account_id.ids),
+                    ("kommo_id", "in", list(set(placed.mapped("kommo_status_id")))),
+                ]
             )
+        )
+        stage_at = {}
+        for stage in stages:
+            key = (stage.account_id.id, stage.pipeline_id.kommo_id, stage.kommo_id)
+            stage_at.setdefault(key, stage)
+        for binding in self:
+            key = (binding.account_id.id, binding.kommo_pipeline_id, binding.kommo_status_id)
+            binding.kommo_stage_id = stage_at.get(key, False)
 
     @api.constrains("account_id", "repair_id")
     def _check_same_company(self):
