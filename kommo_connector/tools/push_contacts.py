@@ -130,7 +130,7 @@ class ContactResolver:
         )
         partner_of = dict(env.cr.fetchall())
         new = {pid for pid in partner_of.values() if pid and pid not in self.contact_ids}
-        busy = {pid for pid in sorted(new) if self._customer_busy(env, pid, binding_ids)}
+        busy = self._busy_customers(env, new, binding_ids)
         bound = env["kommo.contact.binding"]._kommo_contact_ids(self.account, new - busy)
         self.learn(bound)
         waiting = [bid for bid in binding_ids if partner_of.get(bid) in busy]
@@ -142,26 +142,50 @@ class ContactResolver:
             )
         return [bid for bid in binding_ids if bid not in waiting]
 
+    def _busy_customers(self, env, partner_ids, binding_ids):
+        """The customers of ``partner_ids`` another worker is at: all their orders are locked
+        at once; only when one of them is held are they tried one by one, to find which."""
+        if not partner_ids:
+            return set()
+        rows = self._lock_orders_of(env, partner_ids)
+        if rows is None:
+            return {
+                partner_id
+                for partner_id in sorted(partner_ids)
+                if self._customer_busy(env, partner_id, binding_ids)
+            }
+        return {
+            partner_id
+            for partner_id, binding_id, sent in rows
+            if sent and binding_id not in binding_ids
+        }
+
     def _customer_busy(self, env, partner_id, binding_ids):
-        """Every order of the customer is locked: of two workers stamping orders of one new
-        customer, the later one finds the rows held or changed by the other."""
+        rows = self._lock_orders_of(env, [partner_id])
+        return rows is None or any(
+            sent and binding_id not in binding_ids for _partner, binding_id, sent in rows
+        )
+
+    def _lock_orders_of(self, env, partner_ids):
+        """Every order of the customers is locked (NOWAIT): of two workers stamping orders of
+        one new customer, the later one finds the rows held or changed by the other (None)."""
         try:
             with env.cr.savepoint(flush=False):
                 env.cr.execute(
                     SQL(
-                        """SELECT b.id, b.create_sent_at IS NOT NULL AND b.kommo_lead_id IS NULL
+                        """SELECT o.partner_id, b.id,
+                                  b.create_sent_at IS NOT NULL AND b.kommo_lead_id IS NULL
                              FROM kommo_lead_binding b JOIN repair_order o ON o.id = b.repair_id
-                            WHERE b.account_id = %s AND o.partner_id = %s
+                            WHERE b.account_id = %s AND o.partner_id IN %s
                          ORDER BY b.id FOR UPDATE OF b NOWAIT""",
                         self.account.id,
-                        partner_id,
+                        tuple(partner_ids),
                     ),
                     log_exceptions=False,
                 )
-                rows = env.cr.fetchall()
+                return env.cr.fetchall()
         except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
-            return True
-        return any(sent and binding_id not in binding_ids for binding_id, sent in rows)
+            return None
 
     def create_contacts(self, items):
         """Customers new to Kommo on existing leads: create their contacts, 50 a call."""
