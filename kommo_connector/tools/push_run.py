@@ -296,6 +296,9 @@ class PushRun:
         current = {row[0]: row[1:] for row in env.cr.fetchall()}
         bindings = env["kommo.lead.binding"]
         bindings.invalidate_model(["revision", "attempt_count"])
+        # Records that prefetch together: each write reads the binding's order (what depends
+        # on it), one query for all of them rather than one per binding.
+        binding_of = {binding.id: binding for binding in bindings.browse(list(current))}
         changed_meanwhile = False
         for outcome in outcomes:
             if outcome.binding_id not in current:
@@ -303,7 +306,7 @@ class PushRun:
             revision, attempts = current[outcome.binding_id]
             changed = revision != self.revisions.get(outcome.binding_id, revision)
             changed_meanwhile |= changed and outcome.kind in ("synced", "error")
-            binding = bindings.browse(outcome.binding_id)
+            binding = binding_of[outcome.binding_id]
             if outcome.kind == "progress":
                 binding.write(outcome.values)
                 continue
