@@ -4,8 +4,8 @@ from odoo.tools.sql import create_index
 
 from ..tools.kommo_id import KommoId
 
-# Rows a single INSERT carries when a whole contact list is stored.
-INSERT_CHUNK = 1000
+# Rows a single INSERT carries when a whole contact list is stored (as two arrays).
+INSERT_CHUNK = 10000
 
 
 class KommoContactKey(models.Model):
@@ -54,14 +54,15 @@ class KommoContactKey(models.Model):
             )
         keys = list(keys)
         for start in range(0, len(keys), INSERT_CHUNK):
-            rows = [
-                SQL("(%s, %s, %s)", account.id, contact_id, key)
-                for contact_id, key in keys[start : start + INSERT_CHUNK]
-            ]
+            contact_ids, values = zip(*keys[start : start + INSERT_CHUNK], strict=True)
             cr.execute(
                 SQL(
-                    "INSERT INTO kommo_contact_key (account_id, kommo_contact_id, key) VALUES %s",
-                    SQL(", ").join(rows),
+                    """INSERT INTO kommo_contact_key (account_id, kommo_contact_id, key)
+                       SELECT %s, contact_id, key FROM unnest(%s::int8[], %s::varchar[])
+                                                    AS pair(contact_id, key)""",
+                    account.id,
+                    list(contact_ids),
+                    list(values),
                 )
             )
         self.invalidate_model()
