@@ -21,8 +21,9 @@ class TestPushAcrossWorkers(KommoCommittedCase):
     """Two Odoo workers running the push cron at the same moment, each with its own
     database cursor: every order must reach Kommo exactly once."""
 
-    def committed_orders(self, count):
-        """Repair orders of distinct customers, committed; deleted again after the test."""
+    def committed_orders(self, count, customers=None):
+        """Repair orders of distinct customers (or of ``customers`` customers, in turn),
+        committed; deleted again after the test."""
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             triggers = env["ir.cron.trigger"].search([], order="id desc", limit=1).id
@@ -30,11 +31,14 @@ class TestPushAcrossWorkers(KommoCommittedCase):
             partners = env["res.partner"].create(
                 [
                     {"name": f"Paralelo {i}", "phone": f"+55 11 9{6000 + i:04d}-{i:04d}"}
-                    for i in range(count)
+                    for i in range(customers or count)
                 ]
             )
             orders = env["repair.order"].create(
-                [{"product_id": product.id, "partner_id": partner.id} for partner in partners]
+                [
+                    {"product_id": product.id, "partner_id": partners[i % len(partners)].id}
+                    for i in range(count)
+                ]
             )
             created = (orders.ids, stock_groups(orders), partners.ids, product.id)
         self.addCleanup(self._delete_orders, created, triggers)
@@ -86,6 +90,34 @@ class TestPushAcrossWorkers(KommoCommittedCase):
             ),
         )
         self.assertEqual(states, ["synced"] * ORDER_COUNT)
+
+    def test_only_the_new_customer_another_worker_is_at_waits(self):
+        account_id = self.committed_account()
+        # Orders 0 and 2 are of one new customer, order 1 of another.
+        held, other, waiting = self.committed_orders(3, customers=2)
+        with self.registry.cursor() as cr:
+            # Another worker is stamping order 0: it holds the row while it sends the lead.
+            cr.execute("SELECT id FROM kommo_lead_binding WHERE repair_id = %s FOR UPDATE", [held])
+            self.push_in_worker(account_id)
+        bindings = self.in_worker(
+            account_id,
+            lambda account: {
+                binding.repair_id.id: (
+                    binding.sync_state,
+                    binding.attempt_count,
+                    bool(binding.next_attempt_at),
+                )
+                for binding in account.env["kommo.lead.binding"].search(
+                    [("repair_id", "in", [held, other, waiting])]
+                )
+            },
+        )
+        self.assertEqual(bindings[other], ("synced", 0, False), "the other customer went")
+        self.assertEqual(
+            bindings[waiting], ("pending", 0, True), "her order waits, not a failed attempt"
+        )
+        self.assertEqual(bindings[held][0], "pending", "the other worker's order was not taken")
+        self.assertEqual(len(self.emu.calls("POST", "/api/v4/leads/complex")), 1)
 
     def test_sync_kommo_on_an_order_older_than_the_account_reports_success(self):
         # The order has no binding yet: the push creates and commits it in a transaction of
