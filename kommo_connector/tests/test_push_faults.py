@@ -1,7 +1,7 @@
 from odoo import fields
 from odoo.tests import tagged
 
-from ..tools import push_send
+from ..tools import push_leads, push_send
 from .common_push import KommoPushCase
 
 COMPLEX = "/api/v4/leads/complex"
@@ -82,6 +82,37 @@ class TestPushFaults(KommoPushCase):
         self.assertFalse(self.lead_creations())
         self.assert_one_synced_lead()
         self.assertEqual(self.binding(self.order).kommo_lead_id, created["id"])
+
+    def retry_three_creations_whose_answer_was_lost(self):
+        """Three orders sent in one creation whose answer was lost; the push runs again.
+        Their leads, as Kommo created them."""
+        orders = self.order
+        for name, phone in (("Ana Lima", "11 95555-1111"), ("Rui Costa", "11 94444-2222")):
+            orders |= self.repair_order(self.customer(name, phone=phone))
+        self.emu.faults.inject("lost_response", method="POST", path=COMPLEX)
+        self.push()
+        created = {order: self.leads_named(order.name) for order in orders}
+        self.assertEqual([len(leads) for leads in created.values()], [1, 1, 1])
+        self.emu.clear_log()
+        self.make_due(orders)
+        self.push()
+        self.assertFalse(self.lead_creations(), "no lead was created twice")
+        for order, (lead,) in created.items():
+            binding = self.binding(order)
+            self.assertEqual(binding.sync_state, "synced", binding.last_error)
+            self.assertEqual(binding.kommo_lead_id, lead["id"])
+        return [call.query for call in self.emu.calls("GET", "/api/v4/leads")]
+
+    def test_creations_without_an_answer_are_found_in_one_read_of_the_changed_leads(self):
+        (lookup,) = self.retry_three_creations_whose_answer_was_lost()
+        self.assertNotIn("query", lookup, "not one search per order")
+
+    def test_when_more_leads_changed_the_others_are_looked_up_order_by_order(self):
+        self.patch(push_leads, "LOOKUP_PAGE_LEADS", 1)  # the read stops after 2 leads
+        lookups = self.retry_three_creations_whose_answer_was_lost()
+        searched = [lookup["query"] for lookup in lookups if "query" in lookup]
+        self.assertEqual(len(lookups), 1 + len(searched))
+        self.assertTrue(searched, "the read ended early: some orders were searched")
 
     def test_updates_failing_beyond_the_clients_retries_wait_for_the_next_push(self):
         self.push()
