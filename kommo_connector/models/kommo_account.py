@@ -19,13 +19,20 @@ class KommoAccount(models.Model):
     """A company's connection to one Kommo account (OAuth app or long-lived token).
 
     The connection (credentials, tokens, client, OAuth code exchange, revocation) comes from
-    ``kommo.oauth.mixin`` and the webhook from ``kommo.webhook.mixin``; this model holds the
-    account, its checks and buttons.
+    ``kommo.oauth.mixin``, the webhook from ``kommo.webhook.mixin`` and the counts the form
+    and the Settings show from ``kommo.sync.summary.mixin``; this model holds the account,
+    its checks and buttons.
     """
 
     _name = "kommo.account"
     _description = "Kommo account"
-    _inherit = ["mail.thread", "mail.activity.mixin", "kommo.oauth.mixin", "kommo.webhook.mixin"]
+    _inherit = [
+        "mail.thread",
+        "mail.activity.mixin",
+        "kommo.oauth.mixin",
+        "kommo.webhook.mixin",
+        "kommo.sync.summary.mixin",
+    ]
     _order = "company_id, name, id"
     _check_company_auto = True
 
@@ -112,12 +119,6 @@ class KommoAccount(models.Model):
         help="The push read Kommo's whole contact list once and keeps its phones and e-mails; "
         "from then on it reads only the contacts changed since this moment.",
     )
-    sync_log_count = fields.Integer(compute="_compute_sync_log_count")
-    pending_count = fields.Integer("Waiting to be sent", compute="_compute_push_summary")
-    error_count = fields.Integer("Failed", compute="_compute_push_summary")
-    last_push_at = fields.Datetime("Last sent", compute="_compute_push_summary")
-    synced_count = fields.Integer("In Kommo", compute="_compute_sync_progress")
-    sync_progress = fields.Float("Repair orders in Kommo", compute="_compute_sync_progress")
 
     def _default_phone_country(self):
         """The company's country, else the country of kommo_api's default phone region."""
@@ -152,52 +153,6 @@ class KommoAccount(models.Model):
     def _compute_phone_region(self):
         for account in self:
             account.phone_region = account.phone_country_id.code or DEFAULT_PHONE_REGION
-
-    def _compute_sync_log_count(self):
-        counts = dict(
-            self.env["kommo.sync.log"]._read_group(
-                [("account_id", "in", self.ids)], ["account_id"], ["__count"]
-            )
-        )
-        for account in self:
-            account.sync_log_count = counts.get(account, 0)
-
-    def _compute_push_summary(self):
-        """What the Settings block shows: orders waiting, failed, and the last success."""
-        bindings = self.env["kommo.lead.binding"].sudo()
-        counts = {
-            (account.id, state): count
-            for account, state, count in bindings._read_group(
-                [("account_id", "in", self.ids), ("sync_state", "in", ("pending", "error"))],
-                ["account_id", "sync_state"],
-                ["__count"],
-            )
-        }
-        last = dict(
-            bindings._read_group(
-                [("account_id", "in", self.ids)], ["account_id"], ["last_sync_at:max"]
-            )
-        )
-        for account in self:
-            account.pending_count = counts.get((account.id, "pending"), 0)
-            account.error_count = counts.get((account.id, "error"), 0)
-            account.last_push_at = last.get(account, False)
-
-    def _compute_sync_progress(self):
-        """How far the push got: the share of the account's repair orders synced (%)."""
-        synced = dict(
-            self.env["kommo.lead.binding"]
-            .sudo()
-            ._read_group(
-                [("account_id", "in", self.ids), ("sync_state", "=", "synced")],
-                ["account_id"],
-                ["__count"],
-            )
-        )
-        for account in self:
-            account.synced_count = synced.get(account, 0)
-            total = account.synced_count + account.pending_count + account.error_count
-            account.sync_progress = 100.0 * account.synced_count / total if total else 0.0
 
     @api.constrains("active", "company_id")
     def _check_one_active_per_company(self):
@@ -370,15 +325,6 @@ class KommoAccount(models.Model):
                 ", ".join(created.custom_field_id.mapped("name")),
             ),
         )
-
-    def action_open_sync_log(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "kommo_connector.action_kommo_sync_log"
-        )
-        action["domain"] = [("account_id", "=", self.id)]
-        action["context"] = {"search_default_account_id": self.id}
-        return action
 
     @api.model
     def _kommo_for_company(self, company=None):
