@@ -1,4 +1,5 @@
 from . import kommo_oauth_mixin
+from . import kommo_connection_mixin
 from . import kommo_webhook_mixin
 from . import kommo_sync_summary_mixin
 from . import kommo_account

@@ -1,4 +1,3 @@
-import contextlib
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -6,7 +5,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import plaintext2html
 
-from kommo_api import DEFAULT_PHONE_REGION, KommoError, is_loopback, normalize_host
+from kommo_api import DEFAULT_PHONE_REGION, is_loopback, normalize_host
 
 from ..const import DEFAULT_RETENTION_DAYS, GROUP_ADMIN
 from ..tools.compat import GROUP_USERS_FIELD
@@ -18,10 +17,11 @@ from ..tools.user_errors import kommo_error_as_user_error
 class KommoAccount(models.Model):
     """A company's connection to one Kommo account (OAuth app or long-lived token).
 
-    The connection (credentials, tokens, client, OAuth code exchange, revocation) comes from
-    ``kommo.oauth.mixin``, the webhook from ``kommo.webhook.mixin`` and the counts the form
-    and the Settings show from ``kommo.sync.summary.mixin``; this model holds the account,
-    its checks and buttons.
+    From its mixins come the credentials, tokens, client and OAuth code flow
+    (``kommo.oauth.mixin``), connecting, testing and losing the connection
+    (``kommo.connection.mixin``), the webhook (``kommo.webhook.mixin``) and the counts the
+    form and the Settings show (``kommo.sync.summary.mixin``); this model holds the account
+    itself, its checks, its maps and the helpers they share.
     """
 
     _name = "kommo.account"
@@ -30,6 +30,7 @@ class KommoAccount(models.Model):
         "mail.thread",
         "mail.activity.mixin",
         "kommo.oauth.mixin",
+        "kommo.connection.mixin",
         "kommo.webhook.mixin",
         "kommo.sync.summary.mixin",
     ]
@@ -248,55 +249,6 @@ class KommoAccount(models.Model):
                 return None  # the constraint explains it on save
         return None
 
-    def action_connect(self):
-        self.ensure_one()
-        if self.auth_mode == "long_lived":
-            return self._kommo_connect_long_lived()
-        if not (self.client_id and self.sudo().client_secret):
-            raise UserError(
-                _(
-                    "Fill in the integration ID and secret key of your Kommo integration "
-                    "first (see the Documentation tab)."
-                )
-            )
-        return {
-            "type": "ir.actions.act_url",
-            "url": self._kommo_oauth_app().authorize_url_for(
-                self._kommo_oauth_state(), host=self.host or None
-            ),
-            "target": "self",
-        }
-
-    def action_test_connection(self):
-        self.ensure_one()
-        try:
-            info = self._kommo_client(operation="test_connection").get_account()
-        except KommoError as exc:
-            self._kommo_record_failure(exc)
-            return self._kommo_notification(_("Kommo connection failed"), self.last_error, "danger")
-        self._kommo_write_after_calls(
-            {"state": "connected", "last_error": False, **self._kommo_info_values(info)}
-        )
-        return self._kommo_notification(
-            _("Kommo connection works"),
-            _("Connected to the Kommo account %s.", self.kommo_account_name),
-        )
-
-    def action_disconnect(self):
-        for account in self:
-            if account.webhook_registered and account.state == "connected":
-                # A failure is in the sync log; Kommo drops hooks that keep failing anyway.
-                with contextlib.suppress(KommoError):
-                    account._kommo_unsubscribe_webhook()
-            account._kommo_forget_tokens(
-                "not_connected",
-                token_obtained_at=False,
-                webhook_registered=False,
-                webhook_state=False,
-            )
-            account.message_post(body=_("Disconnected from Kommo."))
-        return True
-
     def action_refresh_metadata(self):
         self.ensure_one()
         client = self._kommo_client(operation="discovery")
@@ -367,13 +319,6 @@ class KommoAccount(models.Model):
                     note=plaintext2html(message),
                     user_id=user.id,
                 )
-
-    def _kommo_info_values(self, info):
-        return {
-            "kommo_account_id": info.get("id") or False,
-            "kommo_account_name": info.get("name") or False,
-            "kommo_subdomain": info.get("subdomain") or False,
-        }
 
     def _kommo_discover(self, client):
         """Read pipelines and fields from Kommo and propose the default maps."""
