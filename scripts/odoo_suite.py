@@ -227,36 +227,17 @@ def run_suite(
     ensure_browser()
 
     db = f"kc_suite_{tree.major}_{time.strftime('%Y%m%d_%H%M%S')}_{os.getpid()}"
-    run = SuiteRun(
+    _prune_logs(RUN_DIR / "logs")
+    run = prepare_run(
         tree,
         pg,
+        services,
         db,
-        RUN_DIR / f"{db}.conf",
+        template=args.template,
+        keep=args.keep_db,
         verbose=args.verbose,
-        from_template=bool(args.template),
         timeout=args.timeout,
     )
-    _prune_logs(RUN_DIR / "logs")
-    write_odoo_config(
-        run.conf,
-        tree,
-        {
-            **pg.odoo_options(),
-            "http_interface": "127.0.0.1",
-            "http_port": free_port(),
-            "max_cron_threads": 0,
-            "without_demo": tree.without_demo,
-            "list_db": False,
-        },
-    )
-    if args.keep_db:
-        say(f"KEEP_DB: database {db} and {run.conf} are kept")
-    else:
-        services.on_exit(f"database {db}", lambda: _drop(run))
-    if args.template:
-        say(f"cloning database {args.template} into {db}")
-        clone_database(pg, args.template, db)
-
     say(f"logs: {run.odoo_log} and {run.pytest_log.name}")
     odoo_run = run_odoo_runner(run)
     if not odoo_run.ok:
@@ -270,10 +251,53 @@ def run_suite(
     return _verdict(odoo_run, run_pytest_odoo(run))
 
 
-def run_odoo_runner(run: SuiteRun) -> OdooRun:
+def prepare_run(
+    tree: OdooTree,
+    pg: PgServer,
+    services: Services,
+    db: str,
+    *,
+    template: str | None = None,
+    keep: bool = False,
+    verbose: bool = False,
+    timeout: float | None = None,
+) -> SuiteRun:
+    """A test run of ``tree`` on the database ``db``: its Odoo config (HTTP on a free loopback
+    port for the tours, no cron threads, no demo data, no database list), the database cloned
+    from ``template`` when given (else Odoo's ``-i`` creates it), dropped with its config when
+    ``services`` stop unless ``keep``. Shared by the suite and ``make screenshots``."""
+    conf = RUN_DIR / f"{db}.conf"
+    run = SuiteRun(
+        tree, pg, db, conf, verbose=verbose, from_template=bool(template), timeout=timeout
+    )
+    write_odoo_config(
+        run.conf,
+        tree,
+        {
+            **pg.odoo_options(),
+            "http_interface": "127.0.0.1",
+            "http_port": free_port(),
+            "max_cron_threads": 0,
+            "without_demo": tree.without_demo,
+            "list_db": False,
+        },
+    )
+    if keep:
+        say(f"KEEP_DB: database {db} and {run.conf} are kept")
+    else:
+        services.on_exit(f"database {db}", lambda: _drop(run))
+    if template:
+        say(f"cloning database {template} into {db}")
+        clone_database(pg, template, db)
+    return run
+
+
+def run_odoo_runner(run: SuiteRun, tags: str = f"/{ADDON}") -> OdooRun:
+    """Odoo's own runner on ``run``: installs the addon (with ``repair`` unless the database
+    is a template's copy) and runs the tests selected by ``tags``."""
     modules = ADDON if run.from_template else f"repair,{ADDON}"
     say(
-        f"odoo-bin: installing {modules} into {run.db} and running /{ADDON} tests "
+        f"odoo-bin: installing {modules} into {run.db} and running the tests tagged {tags} "
         "(a fresh database takes 1-3 minutes)"
     )
     cmd = [
@@ -287,7 +311,7 @@ def run_odoo_runner(run: SuiteRun) -> OdooRun:
         f"--without-demo={run.tree.without_demo}",
         "--test-enable",
         "--test-tags",
-        f"/{ADDON}",
+        tags,
         "--stop-after-init",
     ]
     code = run_logged(

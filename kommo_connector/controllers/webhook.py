@@ -53,10 +53,15 @@ class KommoWebhookController(http.Controller):
             return self._kommo_answer(503, "Try again later")
 
     def _kommo_receive_now(self, secret):
-        """Store the delivery; when the same one is being stored by another worker this very
-        instant, store again at once in a new transaction, which sees the other's row
-        (kommo.webhook.event._kommo_receive). Odoo's own retry of the request would first
-        sleep up to 2 s, about all the time Kommo waits for an answer."""
+        """Store the delivery, and store it again at once in a new transaction when another
+        worker is storing the same one this very instant: under REPEATABLE READ the second
+        insert fails to serialise, and the new transaction sees the other's row and stores
+        nothing (kommo.webhook.event._kommo_receive). Odoo's own ``retrying``
+        (odoo/service/model.py) does not do this for us: ``kommo_webhook`` turns every error
+        into a 503, so the error never reaches it, and were it let through, ``retrying``
+        would sleep up to 2 s (then 4 s) before the next try, about all the time Kommo waits
+        for an answer. Either way Kommo would get a 503 or no answer in time, and more than
+        100 of those within 2 hours make it disable the webhook."""
         for attempt in range(1, STORE_ATTEMPTS + 1):
             try:
                 return self._kommo_receive(secret)

@@ -1,4 +1,3 @@
-import contextlib
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -6,7 +5,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import plaintext2html
 
-from kommo_api import DEFAULT_PHONE_REGION, KommoError, is_loopback, normalize_host
+from kommo_api import DEFAULT_PHONE_REGION, is_loopback, normalize_host
 
 from ..const import DEFAULT_RETENTION_DAYS, GROUP_ADMIN
 from ..tools.compat import GROUP_USERS_FIELD
@@ -18,14 +17,23 @@ from ..tools.user_errors import kommo_error_as_user_error
 class KommoAccount(models.Model):
     """A company's connection to one Kommo account (OAuth app or long-lived token).
 
-    The connection (credentials, tokens, client, OAuth code exchange, revocation) comes from
-    ``kommo.oauth.mixin`` and the webhook from ``kommo.webhook.mixin``; this model holds the
-    account, its checks and buttons.
+    From its mixins come the credentials, tokens, client and OAuth code flow
+    (``kommo.oauth.mixin``), connecting, testing and losing the connection
+    (``kommo.connection.mixin``), the webhook (``kommo.webhook.mixin``) and the counts the
+    form and the Settings show (``kommo.sync.summary.mixin``); this model holds the account
+    itself, its checks, its maps and the helpers they share.
     """
 
     _name = "kommo.account"
     _description = "Kommo account"
-    _inherit = ["mail.thread", "mail.activity.mixin", "kommo.oauth.mixin", "kommo.webhook.mixin"]
+    _inherit = [
+        "mail.thread",
+        "mail.activity.mixin",
+        "kommo.oauth.mixin",
+        "kommo.connection.mixin",
+        "kommo.webhook.mixin",
+        "kommo.sync.summary.mixin",
+    ]
     _order = "company_id, name, id"
     _check_company_auto = True
 
@@ -112,12 +120,6 @@ class KommoAccount(models.Model):
         help="The push read Kommo's whole contact list once and keeps its phones and e-mails; "
         "from then on it reads only the contacts changed since this moment.",
     )
-    sync_log_count = fields.Integer(compute="_compute_sync_log_count")
-    pending_count = fields.Integer("Waiting to be sent", compute="_compute_push_summary")
-    error_count = fields.Integer("Failed", compute="_compute_push_summary")
-    last_push_at = fields.Datetime("Last sent", compute="_compute_push_summary")
-    synced_count = fields.Integer("In Kommo", compute="_compute_sync_progress")
-    sync_progress = fields.Float("Repair orders in Kommo", compute="_compute_sync_progress")
 
     def _default_phone_country(self):
         """The company's country, else the country of kommo_api's default phone region."""
@@ -152,52 +154,6 @@ class KommoAccount(models.Model):
     def _compute_phone_region(self):
         for account in self:
             account.phone_region = account.phone_country_id.code or DEFAULT_PHONE_REGION
-
-    def _compute_sync_log_count(self):
-        counts = dict(
-            self.env["kommo.sync.log"]._read_group(
-                [("account_id", "in", self.ids)], ["account_id"], ["__count"]
-            )
-        )
-        for account in self:
-            account.sync_log_count = counts.get(account, 0)
-
-    def _compute_push_summary(self):
-        """What the Settings block shows: orders waiting, failed, and the last success."""
-        bindings = self.env["kommo.lead.binding"].sudo()
-        counts = {
-            (account.id, state): count
-            for account, state, count in bindings._read_group(
-                [("account_id", "in", self.ids), ("sync_state", "in", ("pending", "error"))],
-                ["account_id", "sync_state"],
-                ["__count"],
-            )
-        }
-        last = dict(
-            bindings._read_group(
-                [("account_id", "in", self.ids)], ["account_id"], ["last_sync_at:max"]
-            )
-        )
-        for account in self:
-            account.pending_count = counts.get((account.id, "pending"), 0)
-            account.error_count = counts.get((account.id, "error"), 0)
-            account.last_push_at = last.get(account, False)
-
-    def _compute_sync_progress(self):
-        """How far the push got: the share of the account's repair orders synced (%)."""
-        synced = dict(
-            self.env["kommo.lead.binding"]
-            .sudo()
-            ._read_group(
-                [("account_id", "in", self.ids), ("sync_state", "=", "synced")],
-                ["account_id"],
-                ["__count"],
-            )
-        )
-        for account in self:
-            account.synced_count = synced.get(account, 0)
-            total = account.synced_count + account.pending_count + account.error_count
-            account.sync_progress = 100.0 * account.synced_count / total if total else 0.0
 
     @api.constrains("active", "company_id")
     def _check_one_active_per_company(self):
@@ -293,55 +249,6 @@ class KommoAccount(models.Model):
                 return None  # the constraint explains it on save
         return None
 
-    def action_connect(self):
-        self.ensure_one()
-        if self.auth_mode == "long_lived":
-            return self._kommo_connect_long_lived()
-        if not (self.client_id and self.sudo().client_secret):
-            raise UserError(
-                _(
-                    "Fill in the integration ID and secret key of your Kommo integration "
-                    "first (see the Documentation tab)."
-                )
-            )
-        return {
-            "type": "ir.actions.act_url",
-            "url": self._kommo_oauth_app().authorize_url_for(
-                self._kommo_oauth_state(), host=self.host or None
-            ),
-            "target": "self",
-        }
-
-    def action_test_connection(self):
-        self.ensure_one()
-        try:
-            info = self._kommo_client(operation="test_connection").get_account()
-        except KommoError as exc:
-            self._kommo_record_failure(exc)
-            return self._kommo_notification(_("Kommo connection failed"), self.last_error, "danger")
-        self._kommo_write_after_calls(
-            {"state": "connected", "last_error": False, **self._kommo_info_values(info)}
-        )
-        return self._kommo_notification(
-            _("Kommo connection works"),
-            _("Connected to the Kommo account %s.", self.kommo_account_name),
-        )
-
-    def action_disconnect(self):
-        for account in self:
-            if account.webhook_registered and account.state == "connected":
-                # A failure is in the sync log; Kommo drops hooks that keep failing anyway.
-                with contextlib.suppress(KommoError):
-                    account._kommo_unsubscribe_webhook()
-            account._kommo_forget_tokens(
-                "not_connected",
-                token_obtained_at=False,
-                webhook_registered=False,
-                webhook_state=False,
-            )
-            account.message_post(body=_("Disconnected from Kommo."))
-        return True
-
     def action_refresh_metadata(self):
         self.ensure_one()
         client = self._kommo_client(operation="discovery")
@@ -370,15 +277,6 @@ class KommoAccount(models.Model):
                 ", ".join(created.custom_field_id.mapped("name")),
             ),
         )
-
-    def action_open_sync_log(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "kommo_connector.action_kommo_sync_log"
-        )
-        action["domain"] = [("account_id", "=", self.id)]
-        action["context"] = {"search_default_account_id": self.id}
-        return action
 
     @api.model
     def _kommo_for_company(self, company=None):
@@ -421,13 +319,6 @@ class KommoAccount(models.Model):
                     note=plaintext2html(message),
                     user_id=user.id,
                 )
-
-    def _kommo_info_values(self, info):
-        return {
-            "kommo_account_id": info.get("id") or False,
-            "kommo_account_name": info.get("name") or False,
-            "kommo_subdomain": info.get("subdomain") or False,
-        }
 
     def _kommo_discover(self, client):
         """Read pipelines and fields from Kommo and propose the default maps."""

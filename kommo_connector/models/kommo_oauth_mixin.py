@@ -17,7 +17,6 @@ from kommo_api import (
     OAuthApp,
     Tokens,
     normalize_host,
-    verify_disconnect_signature,
 )
 
 from ..const import GROUP_ADMIN, OAUTH_STATE_SCOPE, TOKEN_MAX_AGE_DAYS
@@ -29,15 +28,16 @@ _logger = logging.getLogger(__name__)
 
 
 class KommoOAuthMixin(models.AbstractModel):
-    """A Kommo account's connection: its credentials and tokens, the client and the OAuth app
-    that use them, the OAuth code exchange, the token refresh, and Kommo's revocation.
+    """A Kommo account's credentials and tokens, the client and the OAuth app that use them,
+    the token refresh and the OAuth code flow (state, code exchange, refusal).
 
     Inherited by ``kommo.account``, which holds the account itself (its host, state, maps,
-    buttons), as Odoo's ``google.gmail.mixin`` is by the mail servers.
+    buttons), as Odoo's ``google.gmail.mixin`` is by the mail servers; making, testing and
+    losing the connection is ``kommo.connection.mixin``'s.
     """
 
     _name = "kommo.oauth.mixin"
-    _description = "Kommo connection of an account"
+    _description = "Kommo credentials and tokens of an account"
 
     # The secrets and tokens: administrators only (ORM and RPC alike).
     auth_mode = fields.Selection(
@@ -76,7 +76,7 @@ class KommoOAuthMixin(models.AbstractModel):
             account.redirect_uri = base_url + KommoController._oauth_callback_url
             account.disconnect_hook_url = base_url + KommoController._oauth_disconnect_url
 
-    # -- the client ----------------------------------------------------------------------
+    # -- the client ------------------------------------------------------------------------
 
     def _kommo_client(self, operation=None, records=None, token_store=None, host=None):
         """A ``kommo_api.KommoClient`` for this account: tokens from the account row, the
@@ -121,7 +121,7 @@ class KommoOAuthMixin(models.AbstractModel):
             records=records,
         )
 
-    # -- tokens -----------------------------------------------------------------------------
+    # -- tokens ----------------------------------------------------------------------------
 
     def _kommo_stored_tokens(self):
         """The tokens on the row (``kommo_api.Tokens``), or None when not connected."""
@@ -205,105 +205,7 @@ class KommoOAuthMixin(models.AbstractModel):
                     "Kommo account %s: proactive token refresh failed: %s", account.id, exc
                 )
 
-    # -- revocation -----------------------------------------------------------------------
-
-    @api.model
-    def _kommo_account_for_disconnect(self, client_uuid, kommo_account_id, signature):
-        """The account Kommo's disconnect hook is about, when its signature is that account's
-        (HMAC-SHA256 of ``client_id|account_id`` keyed with the integration's secret key);
-        else an empty recordset."""
-        if not (client_uuid and kommo_account_id and signature):
-            return self.browse()
-        candidates = self.sudo().search(
-            [("client_id", "=", client_uuid), ("kommo_account_id", "=", kommo_account_id)]
-        )
-        return candidates.filtered(
-            lambda account: (
-                account.client_secret
-                and verify_disconnect_signature(
-                    account.client_id, account.client_secret, kommo_account_id, signature
-                )
-            )
-        )[:1]
-
-    def _kommo_disconnected_by_kommo(self):
-        """The integration was removed from the Kommo account: its tokens are dead and its
-        webhook gone. Stop sending and tell a person, who may connect again."""
-        self.ensure_one()
-        env = self.with_context(lang=self._kommo_lang()).env  # the shop's words
-        message = env._(
-            "The integration was removed in Kommo (account %s): Odoo stopped sending to Kommo "
-            "and forgot the tokens. Connect again to resume.",
-            self.kommo_account_name or self.host,
-        )
-        self._kommo_forget_tokens(
-            "not_connected", message, webhook_registered=False, webhook_state=False
-        )
-        self._kommo_ask_for_reconnection(message)
-
-    def _kommo_mark_revoked(self, error):
-        """Kommo no longer accepts this connection: stop, and tell a human once."""
-        self.ensure_one()
-        env = self.with_context(lang=self._kommo_lang()).env  # the shop's words
-        message = env._(
-            "Kommo no longer accepts this connection (%s). Sending to Kommo is paused until "
-            "an administrator clicks Connect again.",
-            error.message,
-        )
-        # Whoever hit the refusal (a repair user's sync, a cron), the account records it.
-        account = self.sudo()
-        was_flagged = account.state == "needs_reconnect"
-        account._kommo_forget_tokens("needs_reconnect", message)
-        if not was_flagged:
-            account._kommo_ask_for_reconnection(message)
-
-    def _kommo_forget_tokens(self, state, message=False, **values):
-        """Drop the tokens (dead, or given up) and put the account in ``state``, saying why."""
-        self.sudo().write(
-            {
-                "state": state,
-                "last_error": message,
-                "access_token": False,
-                "refresh_token": False,
-                "token_expires_at": False,
-                **values,
-            }
-        )
-
-    def _kommo_ask_for_reconnection(self, message):
-        self._kommo_give_todo(_("Reconnect Kommo"), message)
-        self.message_post(body=message)
-
-    def _kommo_record_failure(self, error, connecting=False):
-        """Show a failed exchange on the account in plain words.
-
-        A failed connection attempt leaves a working connection alone; otherwise a refused
-        token means reconnecting, anything else is an error.
-        """
-        revoked = isinstance(error, KommoTokenRevoked) or self.state == "needs_reconnect"
-        if not connecting and revoked:
-            if self.state != "needs_reconnect":  # else the token store said it already
-                self._kommo_mark_revoked(error)
-            return
-        values = {"last_error": error if isinstance(error, str) else error.message}
-        if not connecting or self.state != "connected":
-            values["state"] = "error"
-        self.sudo().write(values)
-
-    def _kommo_oauth_refused(self, error):
-        """Kommo sent the administrator back without a code (``error=...``)."""
-        self.ensure_one()
-        if error == "access_denied":
-            message = _(
-                "Kommo did not grant access: the authorization was refused (Deny). Click "
-                "Connect again and press Allow."
-            )
-        else:
-            message = _("Kommo reported an error during the authorization: %s", error)
-        self._kommo_record_failure(message, connecting=True)
-        self.message_post(body=message)
-
-    # -- connecting -------------------------------------------------------------------------
+    # -- the OAuth code flow ---------------------------------------------------------------
 
     def _kommo_state_signature(self):
         # Bound to the record and the administrator who started the flow (google_gmail does
@@ -368,43 +270,15 @@ class KommoOAuthMixin(models.AbstractModel):
         self.sudo().write({"host": host, **self._kommo_token_values(tokens)})
         return self._kommo_finish_connect(host, store)
 
-    def _kommo_connect_long_lived(self):
+    def _kommo_oauth_refused(self, error):
+        """Kommo sent the administrator back without a code (``error=...``)."""
         self.ensure_one()
-        account = self.sudo()
-        if not (account.host and account.long_lived_token):
-            raise UserError(_("Fill in the Kommo address and the long-lived token first."))
-        store = account._kommo_long_lived_store()
-        if self._kommo_finish_connect(normalize_host(account.host), store):
-            return self._kommo_notification(
-                _("Kommo connected"), _("Connected to %s.", self.kommo_account_name)
+        if error == "access_denied":
+            message = _(
+                "Kommo did not grant access: the authorization was refused (Deny). Click "
+                "Connect again and press Allow."
             )
-        return self._kommo_notification(_("Kommo connection failed"), self.last_error, "danger")
-
-    def _kommo_finish_connect(self, host, store):
-        """Validate the tokens in ``store`` with /api/v4/account, then discover."""
-        client = self._kommo_client(operation="connect", token_store=store, host=host)
-        try:
-            info = client.get_account()
-        except KommoError as exc:
-            self._kommo_record_failure(exc, connecting=True)
-            return False
-        values = self._kommo_info_values(info)
-        if values["kommo_account_id"] != self.kommo_account_id:
-            # Another Kommo account (or a first connection): its contact list is read anew.
-            self.env["kommo.contact.key"].sudo()._kommo_store(self, [])
-            values.update(kommo_contacts_read_at=False, kommo_contact_count=0)
-        self.write({"state": "connected", "last_error": False, **values})
-        tokens = store.get_tokens()
-        if self.auth_mode == "oauth" and tokens.access_token != self.sudo().access_token:
-            self.sudo().write(self._kommo_token_values(tokens))  # renewed while connecting
-        self.message_post(body=_("Connected to the Kommo account %s.", self.kommo_account_name))
-        try:
-            with self.env.cr.savepoint():
-                self._kommo_discover(
-                    self._kommo_client(operation="discovery", token_store=store, host=host)
-                )
-        except KommoError as exc:
-            self.last_error = _(
-                "Connected, but reading the pipelines and fields failed: %s", exc.message
-            )
-        return True
+        else:
+            message = _("Kommo reported an error during the authorization: %s", error)
+        self._kommo_record_failure(message, connecting=True)
+        self.message_post(body=message)
