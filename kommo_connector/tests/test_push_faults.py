@@ -1,7 +1,7 @@
 from odoo import fields
 from odoo.tests import tagged
 
-from ..tools import push_leads, push_send
+from ..tools import push_recovery, push_send
 from .common_push import KommoPushCase
 
 COMPLEX = "/api/v4/leads/complex"
@@ -108,7 +108,7 @@ class TestPushFaults(KommoPushCase):
         self.assertNotIn("query", lookup, "not one search per order")
 
     def test_when_more_leads_changed_the_others_are_looked_up_order_by_order(self):
-        self.patch(push_leads, "LOOKUP_PAGE_LEADS", 1)  # the read stops after 2 leads
+        self.patch(push_recovery, "LOOKUP_PAGE_LEADS", 1)  # the read stops after 2 leads
         lookups = self.retry_three_creations_whose_answer_was_lost()
         searched = [lookup["query"] for lookup in lookups if "query" in lookup]
         self.assertEqual(len(lookups), 1 + len(searched))
