@@ -7,7 +7,7 @@ read-only. Each match says what it was found by: a phone or an e-mail.
 """
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 
 from kommo_api import RATE_LIMIT_CALLS, RATE_LIMIT_PERIOD, try_normalize_phone
 
@@ -23,20 +23,24 @@ class CustomerMatches:
     lookups: int = 0
 
 
-@dataclass
-class SyncPreview:
-    orders: int = 0
-    leads_to_create: int = 0
-    leads_to_update: int = 0
-    notes: int = 0
-    customers: int = 0
-    customers_bound: int = 0
-    customers_by_phone: int = 0
-    customers_by_email: int = 0
-    contacts_to_create: int = 0
-    lookup_calls: int = 0
-    calls: int = 0
-    seconds: int = 0
+# The numbers of a preview, as the wizard shows them (read-only fields of the same names).
+NUMBERS = (
+    ("order_count", "Repair orders chosen"),
+    ("lead_create_count", "Leads to create"),
+    ("lead_update_count", "Leads to update"),
+    ("note_count", "Diagnosis notes"),
+    ("customer_count", "Customers"),
+    ("customer_bound_count", "Already linked to a Kommo contact"),
+    ("customer_phone_count", "Found in Kommo by phone"),
+    ("customer_email_count", "Found in Kommo by e-mail"),
+    ("contact_create_count", "Contacts to create"),
+    ("lookup_call_count", "Contact look-ups"),
+    ("call_count", "Kommo calls"),
+    ("duration_seconds", "Seconds at least"),
+)
+SyncPreview = make_dataclass(
+    "SyncPreview", [(name, int, field(default=0)) for name, _label in NUMBERS]
+)
 
 
 def calls_for(count, batch_size):
@@ -56,18 +60,18 @@ def preview(env, account, orders, batch_size):
         .search([("account_id", "=", account.id), ("repair_id", "in", orders.ids)])
     )
     binding_of = {binding.repair_id.id: binding for binding in bindings}
-    result = SyncPreview(orders=len(orders))
+    result = SyncPreview(order_count=len(orders))
     updated = []  # (binding, customer id) of the orders whose lead is updated
     for order in orders:
         binding = binding_of.get(order.id)
         note = diagnosis_text(order)
         if binding and binding.kommo_lead_id:
-            result.leads_to_update += 1
-            result.notes += bool(note) and content_hash(note) != binding.note_hash
+            result.lead_update_count += 1
+            result.note_count += bool(note) and content_hash(note) != binding.note_hash
             updated.append((binding, order.partner_id.id))
         else:
-            result.leads_to_create += 1
-            result.notes += bool(note)
+            result.lead_create_count += 1
+            result.note_count += bool(note)
     partners = orders.partner_id
     bound = env["kommo.contact.binding"].sudo()._kommo_contact_ids(account, partners.ids)
     unbound = partners.filtered(lambda partner: partner.id not in bound)
@@ -86,25 +90,24 @@ def preview(env, account, orders, batch_size):
         if partner_id not in bound and partner_id not in matches.by
     }
     unlinked = [binding for binding, _partner_id in relinked if binding.kommo_contact_id]
-    link_calls = (
-        calls_for(len(new_contacts), batch_size)
-        + calls_for(len(relinked), batch_size)
-        + calls_for(len(unlinked), batch_size)
+    found_by = list(matches.by.values())
+    result.customer_count = len(partners)
+    result.customer_bound_count = len(bound)
+    result.customer_phone_count = found_by.count("phone")
+    result.customer_email_count = found_by.count("email")
+    result.contact_create_count = len(unbound) - len(matches.by)
+    result.lookup_call_count = matches.lookups
+    # Every kind of write goes batch_size (50) a call.
+    writes = (
+        result.lead_create_count,
+        result.lead_update_count,
+        result.note_count,
+        len(new_contacts),
+        len(relinked),
+        len(unlinked),
     )
-    result.customers = len(partners)
-    result.customers_bound = len(bound)
-    result.customers_by_phone = list(matches.by.values()).count("phone")
-    result.customers_by_email = list(matches.by.values()).count("email")
-    result.contacts_to_create = len(unbound) - len(matches.by)
-    result.lookup_calls = matches.lookups
-    result.calls = (
-        matches.lookups
-        + calls_for(result.leads_to_create, batch_size)
-        + calls_for(result.leads_to_update, batch_size)
-        + calls_for(result.notes, batch_size)
-        + link_calls
-    )
-    result.seconds = seconds_for(result.calls)
+    result.call_count = matches.lookups + sum(calls_for(count, batch_size) for count in writes)
+    result.duration_seconds = seconds_for(result.call_count)
     return result
 
 

@@ -1,3 +1,5 @@
+import dataclasses
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools.safe_eval import datetime as safe_datetime
@@ -7,21 +9,7 @@ from ..tools import sync_preview
 from ..tools.user_errors import kommo_error_as_user_error
 
 OPEN_REPAIR_STATES = ("draft", "confirmed", "under_repair")
-# Filled by the preview: read-only in the dialog, cleared when the choice changes.
-PREVIEW_FIELDS = (
-    "order_count",
-    "lead_create_count",
-    "lead_update_count",
-    "note_count",
-    "customer_count",
-    "customer_bound_count",
-    "customer_phone_count",
-    "customer_email_count",
-    "contact_create_count",
-    "lookup_call_count",
-    "call_count",
-    "duration_seconds",
-)
+PREVIEW_NUMBERS = [name for name, _label in sync_preview.NUMBERS]
 
 
 class KommoInitialSync(models.TransientModel):
@@ -52,18 +40,10 @@ class KommoInitialSync(models.TransientModel):
     state = fields.Selection(
         [("choose", "Choose"), ("preview", "Preview")], default="choose", required=True
     )
-    order_count = fields.Integer("Repair orders chosen", readonly=True)
-    lead_create_count = fields.Integer("Leads to create", readonly=True)
-    lead_update_count = fields.Integer("Leads to update", readonly=True)
-    note_count = fields.Integer("Diagnosis notes", readonly=True)
-    customer_count = fields.Integer("Customers", readonly=True)
-    customer_bound_count = fields.Integer("Already linked to a Kommo contact", readonly=True)
-    customer_phone_count = fields.Integer("Found in Kommo by phone", readonly=True)
-    customer_email_count = fields.Integer("Found in Kommo by e-mail", readonly=True)
-    contact_create_count = fields.Integer("Contacts to create", readonly=True)
-    lookup_call_count = fields.Integer("Contact look-ups", readonly=True)
-    call_count = fields.Integer("Kommo calls", readonly=True)
-    duration_seconds = fields.Integer("Seconds at least", readonly=True)
+    # The preview's numbers (sync_preview.NUMBERS): read-only, cleared when the choice changes.
+    vars().update(
+        {name: fields.Integer(label, readonly=True) for name, label in sync_preview.NUMBERS}
+    )
     duration = fields.Char("Time at 7 requests/s", compute="_compute_duration")
 
     @api.depends("duration_seconds")
@@ -128,28 +108,12 @@ class KommoInitialSync(models.TransientModel):
         batch_size = self.env["kommo.lead.binding"]._kommo_push_options()["batch_size"]
         with kommo_error_as_user_error(_("Could not look the customers up in Kommo: %s")):
             result = sync_preview.preview(self.env, self.account_id.sudo(), orders, batch_size)
-        self.write(
-            {
-                "state": "preview",
-                "order_count": result.orders,
-                "lead_create_count": result.leads_to_create,
-                "lead_update_count": result.leads_to_update,
-                "note_count": result.notes,
-                "customer_count": result.customers,
-                "customer_bound_count": result.customers_bound,
-                "customer_phone_count": result.customers_by_phone,
-                "customer_email_count": result.customers_by_email,
-                "contact_create_count": result.contacts_to_create,
-                "lookup_call_count": result.lookup_calls,
-                "call_count": result.calls,
-                "duration_seconds": result.seconds,
-            }
-        )
+        self.write({"state": "preview", **dataclasses.asdict(result)})
         return self._kommo_reopen()
 
     def action_back(self):
         self.ensure_one()
-        self.write(dict.fromkeys(PREVIEW_FIELDS, 0) | {"state": "choose"})
+        self.write(dict.fromkeys(PREVIEW_NUMBERS, 0) | {"state": "choose"})
         return self._kommo_reopen()
 
     def action_start(self):
