@@ -44,13 +44,6 @@ class TestInitialSync(KommoPushCase):
     def wizard(self, **values):
         return self.env["kommo.initial.sync"].create({"account_id": self.account.id, **values})
 
-    def writes_to_kommo(self):
-        return [
-            f"{call.method} {call.path}"
-            for call in self.emu.calls()
-            if call.method != "GET" and call.path.startswith("/api/")
-        ]
-
     def test_the_preview_counts_leads_customers_and_calls(self):
         wizard = self.wizard()
         wizard.action_preview()
