@@ -148,6 +148,29 @@ class TestInitialSync(KommoPushCase):
         calls = [f"{call.method} {call.path}" for call in self.emu.calls()]
         self.assertEqual(len(calls), wizard.call_count, calls)
 
+    def test_a_new_customer_with_several_orders_gets_one_contact_and_a_lead_each(self):
+        orders = self.open_orders.filtered(lambda order: order.partner_id == self.new)
+        orders |= self.repair_order(self.new) | self.repair_order(self.new)
+        self.binding_records(orders).unlink()
+        self.emu.clear_log()
+        wizard = self.wizard(scope="domain", order_domain=f"[('id', 'in', {orders.ids})]")
+        wizard.action_preview()
+        self.assertEqual(wizard.lead_create_count, 3)
+        self.assertEqual((wizard.customer_count, wizard.contact_create_count), (1, 1))
+        wizard.action_start()
+        self.emu.clear_log()
+        self.push()
+        calls = [f"{call.method} {call.path}" for call in self.emu.calls()]
+        self.assertEqual(len(calls), wizard.call_count, calls)
+        # The contact comes with the first lead; the other two link it in a second call.
+        self.assertEqual(len(self.lead_creations()), 2)
+        contacts = {
+            contact["id"]
+            for order in orders
+            for contact in self.contacts_of(self.lead_of(order)["id"])
+        }
+        self.assertEqual(len(contacts), 1)
+
     def test_the_account_shows_the_progress(self):
         self.wizard().action_start()
         self.assertEqual((self.account.synced_count, self.account.pending_count), (0, 6))

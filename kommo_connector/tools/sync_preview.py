@@ -7,12 +7,16 @@ read-only. Each match says what it was found by: a phone or an e-mail.
 """
 
 import math
+from collections import namedtuple
 from dataclasses import dataclass, field, make_dataclass
 
 from kommo_api import RATE_LIMIT_CALLS, RATE_LIMIT_PERIOD, try_normalize_phone
 
+from .batches import creation_calls
 from .contact_matcher import PAGE_SIZE, ContactMatcher, WantedContact, contact_values
 from .lead_payload import content_hash, diagnosis_text, partner_emails, partner_phones
+
+_Order = namedtuple("_Order", "partner_id")
 
 
 @dataclass
@@ -47,6 +51,19 @@ def calls_for(count, batch_size):
     return math.ceil(count / batch_size) if count else 0
 
 
+def creation_call_count(partner_ids, known_partner_ids, batch_size):
+    """The calls creating the leads of orders of customers ``partner_ids`` (one an order),
+    as the push makes them: a customer Kommo has no contact for yet (not in
+    ``known_partner_ids``) gets it with its first lead, its other leads go in later calls."""
+    known = set(known_partner_ids)
+    calls = 0
+    orders = [_Order(partner_id) for partner_id in partner_ids]
+    for chunk in creation_calls(orders, known, batch_size):
+        calls += 1
+        known.update(order.partner_id for order in chunk if order.partner_id)
+    return calls
+
+
 def seconds_for(calls):
     """At Kommo's limit (7 requests a second), the time ``calls`` take at least."""
     return math.ceil(calls * RATE_LIMIT_PERIOD / RATE_LIMIT_CALLS)
@@ -61,6 +78,7 @@ def preview(env, account, orders, batch_size):
     )
     binding_of = {binding.repair_id.id: binding for binding in bindings}
     result = SyncPreview(order_count=len(orders))
+    created = []  # the customer ids (None: no customer) of the orders whose lead is created
     updated = []  # (binding, customer id) of the orders whose lead is updated
     for order in orders:
         binding = binding_of.get(order.id)
@@ -72,13 +90,16 @@ def preview(env, account, orders, batch_size):
         else:
             result.lead_create_count += 1
             result.note_count += bool(note)
+            created.append(order.partner_id.id or None)
     partners = orders.partner_id
     bound = env["kommo.contact.binding"].sudo()._kommo_contact_ids(account, partners.ids)
     unbound = partners.filtered(lambda partner: partner.id not in bound)
     matches = match_customers(account, unbound)
+    known = set(bound) | set(matches.by)
     # An updated lead whose customer's contact is not the one it holds gets it linked (and
     # the one Odoo linked before unlinked) after the update; a customer new to Kommo gets
-    # a contact first (push_links, ContactResolver.create_contacts).
+    # a contact first (push_links, ContactResolver.create_contacts), unless one of its
+    # orders is created first (the contact comes with that lead).
     relinked = [
         (binding, partner_id)
         for binding, partner_id in updated
@@ -87,7 +108,7 @@ def preview(env, account, orders, batch_size):
     new_contacts = {
         partner_id
         for _binding, partner_id in relinked
-        if partner_id not in bound and partner_id not in matches.by
+        if partner_id not in known and partner_id not in created
     }
     unlinked = [binding for binding, _partner_id in relinked if binding.kommo_contact_id]
     found_by = list(matches.by.values())
@@ -97,16 +118,20 @@ def preview(env, account, orders, batch_size):
     result.customer_email_count = found_by.count("email")
     result.contact_create_count = len(unbound) - len(matches.by)
     result.lookup_call_count = matches.lookups
-    # Every kind of write goes batch_size (50) a call.
+    # Every kind of write goes batch_size (50) a call; a call creating leads holds one order
+    # of each customer new to Kommo, the first with its contact (batches.creation_calls).
     writes = (
-        result.lead_create_count,
         result.lead_update_count,
         result.note_count,
         len(new_contacts),
         len(relinked),
         len(unlinked),
     )
-    result.call_count = matches.lookups + sum(calls_for(count, batch_size) for count in writes)
+    result.call_count = (
+        matches.lookups
+        + creation_call_count(created, known, batch_size)
+        + sum(calls_for(count, batch_size) for count in writes)
+    )
     result.duration_seconds = seconds_for(result.call_count)
     return result
 
