@@ -89,6 +89,33 @@ class TestInitialSync(KommoPushCase):
         # What the push will read: the changes since, then the two contacts found, by id.
         self.assertEqual(wizard.lookup_call_count, 2)
 
+    def test_the_preview_stops_at_its_call_limit_and_says_its_numbers_are_minimums(self):
+        self.env["ir.config_parameter"].sudo().set_param(
+            "kommo_connector.initial_sync_preview_calls", "1"
+        )
+        wizard = self.wizard()
+        wizard.action_preview()
+        self.assertEqual(len(self.emu.calls("GET", "/api/v4/contacts")), 1, "the probe only")
+        self.assertTrue(wizard.stopped_at_limit)
+        self.assertEqual(wizard.customer_unchecked_count, 3, "Maria, Carlos and the new one")
+        self.assertEqual((wizard.customer_phone_count, wizard.customer_email_count), (0, 0))
+        self.assertEqual(wizard.contact_create_count, 1, "the customer with no phone nor e-mail")
+        self.assertEqual(wizard.lookup_call_count, 1)
+        self.assertIn("stopped at its limit of 1 calls", wizard.preview_note)
+        self.assertIn("3 customers were not looked up", wizard.preview_note)
+        # At least: the look-up so far, then creations, updates, João's link and the notes.
+        self.assertEqual(wizard.call_count, 5)
+
+    def test_a_preview_within_its_call_limit_says_nothing_of_it(self):
+        self.env["ir.config_parameter"].sudo().set_param(
+            "kommo_connector.initial_sync_preview_calls", "2"
+        )
+        wizard = self.wizard()
+        wizard.action_preview()
+        self.assertFalse(wizard.stopped_at_limit)
+        self.assertFalse(wizard.preview_note)
+        self.assertEqual((wizard.customer_phone_count, wizard.customer_unchecked_count), (1, 0))
+
     def test_orders_since_a_date(self):
         old = self.open_orders[:2]
         self.env.cr.execute(

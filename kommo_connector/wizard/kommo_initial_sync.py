@@ -5,6 +5,7 @@ from odoo.exceptions import UserError
 from odoo.tools.safe_eval import datetime as safe_datetime
 from odoo.tools.safe_eval import dateutil, safe_eval
 
+from ..const import INITIAL_SYNC_PREVIEW_CALLS
 from ..tools import sync_preview
 from ..tools.user_errors import kommo_error_as_user_error
 
@@ -44,7 +45,9 @@ class KommoInitialSync(models.TransientModel):
     vars().update(
         {name: fields.Integer(label, readonly=True) for name, label in sync_preview.NUMBERS}
     )
+    stopped_at_limit = fields.Boolean(readonly=True)
     duration = fields.Char("Time at 7 requests/s", compute="_compute_duration")
+    preview_note = fields.Text(compute="_compute_preview_note")
 
     @api.depends("duration_seconds")
     def _compute_duration(self):
@@ -56,6 +59,19 @@ class KommoInitialSync(models.TransientModel):
                 )
             else:
                 wizard.duration = _("%s s", seconds)
+
+    @api.depends("stopped_at_limit", "lookup_call_count", "customer_unchecked_count")
+    def _compute_preview_note(self):
+        for wizard in self:
+            wizard.preview_note = wizard.stopped_at_limit and _(
+                "The preview stopped at its limit of %(calls)s calls to Kommo: %(customers)s "
+                "customers were not looked up, so every number here is a minimum. The sync "
+                "itself looks every customer up. An administrator sets the limit in the "
+                "system parameter %(parameter)s.",
+                calls=wizard.lookup_call_count,
+                customers=wizard.customer_unchecked_count,
+                parameter=INITIAL_SYNC_PREVIEW_CALLS[0],
+            )
 
     @api.onchange("scope", "date_from", "order_domain")
     def _onchange_choice(self):
@@ -107,13 +123,25 @@ class KommoInitialSync(models.TransientModel):
         orders = self._kommo_orders()
         batch_size = self.env["kommo.lead.binding"]._kommo_push_options()["batch_size"]
         with kommo_error_as_user_error(_("Could not look the customers up in Kommo: %s")):
-            result = sync_preview.preview(self.env, self.account_id.sudo(), orders, batch_size)
+            result = sync_preview.preview(
+                self.env, self.account_id.sudo(), orders, batch_size, self._kommo_call_limit()
+            )
         self.write({"state": "preview", **dataclasses.asdict(result)})
         return self._kommo_reopen()
 
+    def _kommo_call_limit(self):
+        """The calls the preview may make to Kommo (INITIAL_SYNC_PREVIEW_CALLS)."""
+        param, default = INITIAL_SYNC_PREVIEW_CALLS
+        try:
+            return max(1, int(self.env["ir.config_parameter"].sudo().get_param(param, default)))
+        except (TypeError, ValueError):
+            return default
+
     def action_back(self):
         self.ensure_one()
-        self.write(dict.fromkeys(PREVIEW_NUMBERS, 0) | {"state": "choose"})
+        self.write(
+            dict.fromkeys(PREVIEW_NUMBERS, 0) | {"state": "choose", "stopped_at_limit": False}
+        )
         return self._kommo_reopen()
 
     def action_start(self):
