@@ -19,13 +19,20 @@ class KommoAccount(models.Model):
     """A company's connection to one Kommo account (OAuth app or long-lived token).
 
     The connection (credentials, tokens, client, OAuth code exchange, revocation) comes from
-    ``kommo.oauth.mixin`` and the webhook from ``kommo.webhook.mixin``; this model holds the
-    account, its checks and buttons.
+    ``kommo.oauth.mixin``, the webhook from ``kommo.webhook.mixin`` and the progress of the
+    initial sync from ``kommo.initial.sync.mixin``; this model holds the account, its checks
+    and buttons.
     """
 
     _name = "kommo.account"
     _description = "Kommo account"
-    _inherit = ["mail.thread", "mail.activity.mixin", "kommo.oauth.mixin", "kommo.webhook.mixin"]
+    _inherit = [
+        "mail.thread",
+        "mail.activity.mixin",
+        "kommo.oauth.mixin",
+        "kommo.webhook.mixin",
+        "kommo.initial.sync.mixin",
+    ]
     _order = "company_id, name, id"
     _check_company_auto = True
 
@@ -116,8 +123,6 @@ class KommoAccount(models.Model):
     pending_count = fields.Integer("Waiting to be sent", compute="_compute_push_summary")
     error_count = fields.Integer("Failed", compute="_compute_push_summary")
     last_push_at = fields.Datetime("Last sent", compute="_compute_push_summary")
-    synced_count = fields.Integer("In Kommo", compute="_compute_sync_progress")
-    sync_progress = fields.Float("Repair orders in Kommo", compute="_compute_sync_progress")
 
     def _default_phone_country(self):
         """The company's country, else the country of kommo_api's default phone region."""
@@ -182,22 +187,6 @@ class KommoAccount(models.Model):
             account.pending_count = counts.get((account.id, "pending"), 0)
             account.error_count = counts.get((account.id, "error"), 0)
             account.last_push_at = last.get(account, False)
-
-    def _compute_sync_progress(self):
-        """How far the push got: the share of the account's repair orders synced (%)."""
-        synced = dict(
-            self.env["kommo.lead.binding"]
-            .sudo()
-            ._read_group(
-                [("account_id", "in", self.ids), ("sync_state", "=", "synced")],
-                ["account_id"],
-                ["__count"],
-            )
-        )
-        for account in self:
-            account.synced_count = synced.get(account, 0)
-            total = account.synced_count + account.pending_count + account.error_count
-            account.sync_progress = 100.0 * account.synced_count / total if total else 0.0
 
     @api.constrains("active", "company_id")
     def _check_one_active_per_company(self):

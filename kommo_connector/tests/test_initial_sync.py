@@ -198,14 +198,39 @@ class TestInitialSync(KommoPushCase):
         }
         self.assertEqual(len(contacts), 1)
 
-    def test_the_account_shows_the_progress(self):
+    def test_the_account_shows_the_progress_of_its_initial_sync(self):
         self.wizard().action_start()
-        self.assertEqual((self.account.synced_count, self.account.pending_count), (0, 6))
-        self.assertEqual(self.account.sync_progress, 0)
+        account = self.account
+        self.assertTrue(account.initial_sync_at)
+        self.assertEqual((account.initial_sync_total, account.initial_sync_pending), (6, 6))
+        self.assertEqual(account.initial_sync_progress, 0)
         self.binding_records(self.open_orders[:3]).write({"sync_state": "synced"})
+        self.binding_records(self.open_orders[3]).write({"sync_state": "error"})
+        account.invalidate_recordset()
+        self.assertEqual(
+            (account.initial_sync_done, account.initial_sync_pending, account.initial_sync_failed),
+            (3, 2, 1),
+        )
+        self.assertEqual(account.initial_sync_progress, 50)
+        failures = account.action_open_initial_sync_failures()
+        self.assertEqual(
+            self.env["kommo.lead.binding"].search(failures["domain"]).repair_id,
+            self.open_orders[3],
+        )
+
+    def test_the_progress_is_the_last_initial_sync_s_only(self):
+        other = self.repair_order(self.customer("Fernanda", phone="41 99876-5432"))
+        self.binding(other).write({"sync_state": "synced"})  # sent before, by its own
+        self.wizard(
+            scope="domain", order_domain=f"[('id', 'in', {self.open_orders[:2].ids})]"
+        ).action_start()
+        self.binding_records(self.open_orders[:2]).write({"sync_state": "synced"})
+        self.wizard(
+            scope="domain", order_domain=f"[('id', 'in', {self.open_orders[2:].ids})]"
+        ).action_start()
         self.account.invalidate_recordset()
-        self.assertEqual((self.account.synced_count, self.account.pending_count), (3, 3))
-        self.assertEqual(self.account.sync_progress, 50)
+        self.assertEqual((self.account.initial_sync_total, self.account.initial_sync_done), (3, 0))
+        self.assertEqual(self.account.pending_count, 3, "the account's own count: every order")
 
     def test_a_disconnected_account_previews_nothing(self):
         wizard = self.wizard()

@@ -153,6 +153,7 @@ class KommoInitialSync(models.TransientModel):
         if not orders:
             raise UserError(_("No repair order matches your choice."))
         bindings = self.env["kommo.lead.binding"].sudo()._kommo_bindings_in(account, orders)
+        account._kommo_start_initial_sync(bindings)
         bindings._kommo_mark_pending()
         message = _(
             "%(count)s repair orders are queued for Kommo; they are sent in the background. "

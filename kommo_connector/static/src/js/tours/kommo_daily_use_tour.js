@@ -48,11 +48,11 @@ registry.category("web_tour.tours").add("kommo_connector_initial_sync", {
         },
         {
             content: "The account shows the orders waiting to be sent",
-            trigger: ".o_form_view:not(:has(.modal)) div[name='pending_count'] span:contains('3')",
+            trigger: ".o_form_view:not(:has(.modal)) div[name='initial_sync_pending'] span:contains('3')",
         },
         {
             content: "with the progress of the push",
-            trigger: ".o_form_view div[name='sync_progress'] .o_progressbar",
+            trigger: ".o_form_view div[name='initial_sync_progress'] .o_progressbar",
         },
         screenshot("account_connected"),
     ],
