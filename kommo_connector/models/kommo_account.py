@@ -87,6 +87,7 @@ class KommoAccount(models.Model):
     )
     phone_region = fields.Char(compute="_compute_phone_region")
     base_url_warning = fields.Char(compute="_compute_base_url_warning")
+    connected_message = fields.Char(compute="_compute_connected_message")
     pipeline_ids = fields.One2many("kommo.pipeline", "account_id", string="Pipelines")
     custom_field_ids = fields.One2many("kommo.custom.field", "account_id", string="Fields")
     field_map_ids = fields.One2many("kommo.field.map", "account_id", string="Field map")
@@ -152,6 +153,15 @@ class KommoAccount(models.Model):
                 base_url,
             )
         return False
+
+    @api.depends("kommo_account_name")
+    def _compute_connected_message(self):
+        for account in self:
+            account.connected_message = (
+                _("Connected to the Kommo account %s.", account.kommo_account_name)
+                if account.kommo_account_name
+                else _("Connected to Kommo.")
+            )
 
     @api.depends("phone_country_id")
     def _compute_phone_region(self):

@@ -65,6 +65,16 @@ class TestInitialSync(KommoPushCase):
         self.assertEqual(wizard.call_count, 6)
         self.assertEqual(wizard.duration, "1 s")
 
+    def test_the_preview_sums_itself_up_in_one_sentence(self):
+        wizard = self.wizard()
+        wizard.action_preview()
+        self.assertEqual(
+            wizard.summary,
+            "Kommo gets 5 new leads, 1 updated leads and 2 new contacts, in 6 calls (1 s at "
+            "Kommo's limit of 7 requests a second).",
+        )
+        self.assertFalse(wizard.preview_note)
+
     def test_the_preview_writes_nothing_to_kommo_nor_queues_anything(self):
         leads_before = len(self.emu.store.leads)
         self.wizard().action_preview()
@@ -103,6 +113,7 @@ class TestInitialSync(KommoPushCase):
         self.assertEqual(wizard.lookup_call_count, 1)
         self.assertIn("stopped at its limit of 1 calls", wizard.preview_note)
         self.assertIn("3 customers were not looked up", wizard.preview_note)
+        self.assertTrue(wizard.summary.startswith("Kommo gets at least 5 new leads"))
         # At least: the look-up so far, then creations, updates, João's link and the notes.
         self.assertEqual(wizard.call_count, 5)
 

@@ -47,6 +47,7 @@ class KommoInitialSync(models.TransientModel):
     )
     stopped_at_limit = fields.Boolean(readonly=True)
     duration = fields.Char("Time at 7 requests/s", compute="_compute_duration")
+    summary = fields.Char("What Kommo gets", compute="_compute_summary")
     preview_note = fields.Text(compute="_compute_preview_note")
 
     @api.depends("duration_seconds")
@@ -59,6 +60,39 @@ class KommoInitialSync(models.TransientModel):
                 )
             else:
                 wizard.duration = _("%s s", seconds)
+
+    @api.depends(
+        "stopped_at_limit",
+        "lead_create_count",
+        "lead_update_count",
+        "contact_create_count",
+        "call_count",
+        "duration",
+    )
+    def _compute_summary(self):
+        """The preview in one sentence, its numbers minimums when it stopped at its limit."""
+        for wizard in self:
+            values = {
+                "created": wizard.lead_create_count,
+                "updated": wizard.lead_update_count,
+                "contacts": wizard.contact_create_count,
+                "calls": wizard.call_count,
+                "duration": wizard.duration,
+            }
+            if wizard.stopped_at_limit:
+                wizard.summary = _(
+                    "Kommo gets at least %(created)s new leads, %(updated)s updated leads and "
+                    "%(contacts)s new contacts, in at least %(calls)s calls (%(duration)s at "
+                    "Kommo's limit of 7 requests a second).",
+                    **values,
+                )
+            else:
+                wizard.summary = _(
+                    "Kommo gets %(created)s new leads, %(updated)s updated leads and "
+                    "%(contacts)s new contacts, in %(calls)s calls (%(duration)s at Kommo's "
+                    "limit of 7 requests a second).",
+                    **values,
+                )
 
     @api.depends("stopped_at_limit", "lookup_call_count", "customer_unchecked_count")
     def _compute_preview_note(self):
