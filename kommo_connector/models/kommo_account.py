@@ -87,7 +87,7 @@ class KommoAccount(models.Model):
     )
     phone_region = fields.Char(compute="_compute_phone_region")
     base_url_warning = fields.Char(compute="_compute_base_url_warning")
-    connected_message = fields.Char(compute="_compute_connected_message")
+    connected_message = fields.Char("Connection", compute="_compute_connected_message")
     pipeline_ids = fields.One2many("kommo.pipeline", "account_id", string="Pipelines")
     custom_field_ids = fields.One2many("kommo.custom.field", "account_id", string="Fields")
     field_map_ids = fields.One2many("kommo.field.map", "account_id", string="Field map")

@@ -45,10 +45,10 @@ class KommoInitialSync(models.TransientModel):
     vars().update(
         {name: fields.Integer(label, readonly=True) for name, label in sync_preview.NUMBERS}
     )
-    stopped_at_limit = fields.Boolean(readonly=True)
+    stopped_at_limit = fields.Boolean("Stopped at the call limit", readonly=True)
     duration = fields.Char("Time at 7 requests/s", compute="_compute_duration")
     summary = fields.Char("What Kommo gets", compute="_compute_summary")
-    preview_note = fields.Text(compute="_compute_preview_note")
+    preview_note = fields.Text("About this preview", compute="_compute_preview_note")
 
     @api.depends("duration_seconds")
     def _compute_duration(self):
