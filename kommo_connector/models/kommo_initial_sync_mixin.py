@@ -19,9 +19,9 @@ class KommoInitialSyncMixin(models.AbstractModel):
         help="When the last initial sync queued repair orders for Kommo.",
     )
     initial_sync_total = fields.Integer("Repair orders queued", compute="_compute_initial_sync")
-    initial_sync_done = fields.Integer("Sent to Kommo", compute="_compute_initial_sync")
-    initial_sync_pending = fields.Integer("Waiting to be sent", compute="_compute_initial_sync")
-    initial_sync_failed = fields.Integer("Failed", compute="_compute_initial_sync")
+    initial_sync_done = fields.Integer("Orders sent", compute="_compute_initial_sync")
+    initial_sync_pending = fields.Integer("Orders waiting", compute="_compute_initial_sync")
+    initial_sync_failed = fields.Integer("Orders failed", compute="_compute_initial_sync")
     initial_sync_progress = fields.Float("Progress", compute="_compute_initial_sync")
 
     def _kommo_initial_sync_domain(self):
