@@ -81,16 +81,16 @@ class KommoInitialSync(models.TransientModel):
             }
             if wizard.stopped_at_limit:
                 wizard.summary = _(
-                    "Kommo gets at least %(created)s new leads, %(updated)s updated leads and "
-                    "%(contacts)s new contacts, in at least %(calls)s calls (%(duration)s at "
-                    "Kommo's limit of 7 requests a second).",
+                    "Leads created in Kommo: %(created)s, updated: %(updated)s; contacts "
+                    "created: at least %(contacts)s. Calls: at least %(calls)s, taking at least "
+                    "%(duration)s at Kommo's limit of 7 requests a second.",
                     **values,
                 )
             else:
                 wizard.summary = _(
-                    "Kommo gets %(created)s new leads, %(updated)s updated leads and "
-                    "%(contacts)s new contacts, in %(calls)s calls (%(duration)s at Kommo's "
-                    "limit of 7 requests a second).",
+                    "Leads created in Kommo: %(created)s, updated: %(updated)s; contacts "
+                    "created: %(contacts)s. Calls: %(calls)s, taking %(duration)s at Kommo's "
+                    "limit of 7 requests a second.",
                     **values,
                 )
 
@@ -99,9 +99,9 @@ class KommoInitialSync(models.TransientModel):
         for wizard in self:
             wizard.preview_note = wizard.stopped_at_limit and _(
                 "The preview stopped at its limit of %(calls)s calls to Kommo: %(customers)s "
-                "customers were not looked up, so every number here is a minimum. The sync "
-                "itself looks every customer up. An administrator sets the limit in the "
-                "system parameter %(parameter)s.",
+                "customers were not looked up, so the customers found, the contacts to create, "
+                "the calls and the time are minimums. The sync itself looks every customer up. "
+                "An administrator sets the limit in the system parameter %(parameter)s.",
                 calls=wizard.lookup_call_count,
                 customers=wizard.customer_unchecked_count,
                 parameter=INITIAL_SYNC_PREVIEW_CALLS[0],
