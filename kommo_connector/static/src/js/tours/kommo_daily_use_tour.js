@@ -67,7 +67,7 @@ registry.category("web_tour.tours").add("kommo_connector_bulk_sync", {
         },
         {
             content: "The Kommo filters are there",
-            trigger: ".o_filter_menu .o_menu_item:contains('Kommo sync failed')",
+            trigger: ".o_filter_menu .o_menu_item:contains('Kommo: failed')",
         },
         {
             content: "Show the orders not in Kommo",
