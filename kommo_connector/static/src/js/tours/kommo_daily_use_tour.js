@@ -47,6 +47,11 @@ registry.category("web_tour.tours").add("kommo_connector_initial_sync", {
             trigger: ".o_notification:contains('3 repair orders are queued for Kommo')",
         },
         {
+            content: "Close it: it would hide the status bar in the picture",
+            trigger: ".o_notification:contains('3 repair orders are queued for Kommo') .o_notification_close",
+            run: "click",
+        },
+        {
             content: "The account shows the orders waiting to be sent",
             trigger: ".o_form_view:not(:has(.modal)) div[name='initial_sync_pending'] span:contains('3')",
         },
