@@ -57,6 +57,11 @@ PUSH_PARAMETERS = {
 }
 
 
+# The read calls the initial sync's preview may make to look the customers up in Kommo
+# (system parameter, default): about 20 s at 7 requests/s, within a browser's patience.
+INITIAL_SYNC_PREVIEW_CALLS = ("kommo_connector.initial_sync_preview_calls", 150)
+
+
 def lead_request_id(order_id):
     """The request_id of the lead creation of the repair order ``order_id``."""
     return LEAD_REQUEST_ID.format(order_id=order_id)

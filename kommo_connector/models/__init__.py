@@ -2,6 +2,7 @@ from . import kommo_oauth_mixin
 from . import kommo_connection_mixin
 from . import kommo_webhook_mixin
 from . import kommo_sync_summary_mixin
+from . import kommo_initial_sync_mixin
 from . import kommo_account
 from . import kommo_rate_slot
 from . import kommo_sync_log

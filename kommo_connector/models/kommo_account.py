@@ -19,9 +19,10 @@ class KommoAccount(models.Model):
 
     From its mixins come the credentials, tokens, client and OAuth code flow
     (``kommo.oauth.mixin``), connecting, testing and losing the connection
-    (``kommo.connection.mixin``), the webhook (``kommo.webhook.mixin``) and the counts the
-    form and the Settings show (``kommo.sync.summary.mixin``); this model holds the account
-    itself, its checks, its maps and the helpers they share.
+    (``kommo.connection.mixin``), the webhook (``kommo.webhook.mixin``), the counts the
+    form and the Settings show (``kommo.sync.summary.mixin``) and the progress of the
+    initial sync (``kommo.initial.sync.mixin``); this model holds the account itself, its
+    checks, its maps and the helpers they share.
     """
 
     _name = "kommo.account"
@@ -33,6 +34,7 @@ class KommoAccount(models.Model):
         "kommo.connection.mixin",
         "kommo.webhook.mixin",
         "kommo.sync.summary.mixin",
+        "kommo.initial.sync.mixin",
     ]
     _order = "company_id, name, id"
     _check_company_auto = True
@@ -88,6 +90,7 @@ class KommoAccount(models.Model):
     )
     phone_region = fields.Char(compute="_compute_phone_region")
     base_url_warning = fields.Char(compute="_compute_base_url_warning")
+    connected_message = fields.Char("Connection", compute="_compute_connected_message")
     pipeline_ids = fields.One2many("kommo.pipeline", "account_id", string="Pipelines")
     custom_field_ids = fields.One2many("kommo.custom.field", "account_id", string="Fields")
     field_map_ids = fields.One2many("kommo.field.map", "account_id", string="Field map")
@@ -149,6 +152,15 @@ class KommoAccount(models.Model):
                 base_url,
             )
         return False
+
+    @api.depends("kommo_account_name")
+    def _compute_connected_message(self):
+        for account in self:
+            account.connected_message = (
+                _("Connected to the Kommo account %s.", account.kommo_account_name)
+                if account.kommo_account_name
+                else _("Connected to Kommo.")
+            )
 
     @api.depends("phone_country_id")
     def _compute_phone_region(self):

@@ -87,6 +87,13 @@ class KommoLeadBinding(models.Model):
     )
     kommo_ahead_reason = fields.Text("Why Odoo did not follow", readonly=True, copy=False)
     pushed_at = fields.Datetime("Last sent", readonly=True)
+    initial_sync_at = fields.Datetime(
+        "Initial sync",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="When the initial sync that queued the order started: the account's progress.",
+    )
     # Bumped by every relevant change of the order: a push marks the binding synced only if
     # no change came in since the data it sent was read.
     revision = fields.Integer(default=1, readonly=True, copy=False)

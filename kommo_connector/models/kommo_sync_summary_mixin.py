@@ -3,7 +3,7 @@ from odoo import fields, models
 
 class KommoSyncSummaryMixin(models.AbstractModel):
     """What the account form and the Settings show of an account's sync: the repair orders
-    waiting, failed and in Kommo, the push's progress, the last success and the sync log.
+    waiting and failed, the last success and the sync log.
 
     Inherited by ``kommo.account``. Counted from ``kommo.lead.binding`` and ``kommo.sync.log``
     with grouped reads, whatever the number of accounts shown.
@@ -16,8 +16,6 @@ class KommoSyncSummaryMixin(models.AbstractModel):
     pending_count = fields.Integer("Waiting to be sent", compute="_compute_push_summary")
     error_count = fields.Integer("Failed", compute="_compute_push_summary")
     last_push_at = fields.Datetime("Last sent", compute="_compute_push_summary")
-    synced_count = fields.Integer("In Kommo", compute="_compute_sync_progress")
-    sync_progress = fields.Float("Repair orders in Kommo", compute="_compute_sync_progress")
 
     def _compute_sync_log_count(self):
         counts = dict(
@@ -48,22 +46,6 @@ class KommoSyncSummaryMixin(models.AbstractModel):
             account.pending_count = counts.get((account.id, "pending"), 0)
             account.error_count = counts.get((account.id, "error"), 0)
             account.last_push_at = last.get(account, False)
-
-    def _compute_sync_progress(self):
-        """How far the push got: the share of the account's repair orders synced (%)."""
-        synced = dict(
-            self.env["kommo.lead.binding"]
-            .sudo()
-            ._read_group(
-                [("account_id", "in", self.ids), ("sync_state", "=", "synced")],
-                ["account_id"],
-                ["__count"],
-            )
-        )
-        for account in self:
-            account.synced_count = synced.get(account, 0)
-            total = account.synced_count + account.pending_count + account.error_count
-            account.sync_progress = 100.0 * account.synced_count / total if total else 0.0
 
     def action_open_sync_log(self):
         self.ensure_one()

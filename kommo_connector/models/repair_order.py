@@ -44,6 +44,9 @@ class RepairOrder(models.Model):
     kommo_stage_name = fields.Char(
         "Kommo stage", compute="_compute_kommo_sync", compute_sudo=True, groups=GROUP_USER
     )
+    kommo_ahead_message = fields.Text(
+        "Why Odoo did not follow Kommo", compute="_compute_kommo_ahead_message", groups=GROUP_USER
+    )
 
     @api.depends(
         "kommo_lead_binding_ids.sync_state",
@@ -73,6 +76,18 @@ class RepairOrder(models.Model):
             order.kommo_last_error = binding.kommo_ahead_reason or binding.last_error
             order.kommo_lead_url = binding.kommo_lead_url
             order.kommo_stage_name = binding.kommo_stage_id.name
+
+    @api.depends("kommo_sync_state", "kommo_stage_name", "kommo_last_error")
+    def _compute_kommo_ahead_message(self):
+        """The Kommo ahead banner's text: one sentence, in the reader's language."""
+        for order in self:
+            order.kommo_ahead_message = order.kommo_sync_state == "kommo_ahead" and _(
+                "Kommo moved the lead to %(stage)s, but Odoo could not move the repair order "
+                "there (%(reason)s). Fix the cause and retry, or change the order's state "
+                "yourself.",
+                stage=order.kommo_stage_name or _("another stage"),
+                reason=(order.kommo_last_error or "").strip().rstrip("."),
+            )
 
     def _kommo_binding(self):
         """The order's binding with its company's active Kommo account (one at most)."""

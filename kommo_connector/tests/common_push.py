@@ -116,6 +116,14 @@ class KommoPushMixin:
     def lead_creations(self, emu=None):
         return (emu or self.emu).calls("POST", "/api/v4/leads/complex")
 
+    def writes_to_kommo(self, emu=None):
+        """``METHOD path`` of every API call that may have changed something in Kommo."""
+        return [
+            f"{call.method} {call.path}"
+            for call in (emu or self.emu).calls()
+            if call.method != "GET" and call.path.startswith("/api/")
+        ]
+
     # -- Odoo side ----------------------------------------------------------------------------
 
     def customer(self, name="Cliente Novo", phone=None, **values):

@@ -29,6 +29,13 @@ class TestAccountSetup(KommoCase):
             account.invalidate_recordset(["base_url_warning"])
             self.assertIn(words, account.base_url_warning)
 
+    def test_the_connected_banner_is_one_sentence(self):
+        account = self.create_account()
+        account.kommo_account_name = "Oficina Demo"
+        self.assertEqual(account.connected_message, "Connected to the Kommo account Oficina Demo.")
+        account.kommo_account_name = False
+        self.assertEqual(account.connected_message, "Connected to Kommo.")
+
     def test_phone_numbers_default_to_the_companys_country(self):
         self.env.company.country_id = self.env.ref("base.pt")
         account = self.env["kommo.account"].create({"name": "Kommo"})

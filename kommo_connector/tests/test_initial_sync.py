@@ -44,13 +44,6 @@ class TestInitialSync(KommoPushCase):
     def wizard(self, **values):
         return self.env["kommo.initial.sync"].create({"account_id": self.account.id, **values})
 
-    def writes_to_kommo(self):
-        return [
-            f"{call.method} {call.path}"
-            for call in self.emu.calls()
-            if call.method != "GET" and call.path.startswith("/api/")
-        ]
-
     def test_the_preview_counts_leads_customers_and_calls(self):
         wizard = self.wizard()
         wizard.action_preview()
@@ -71,6 +64,16 @@ class TestInitialSync(KommoPushCase):
         # to his lead, which has none yet), one of notes.
         self.assertEqual(wizard.call_count, 6)
         self.assertEqual(wizard.duration, "1 s")
+
+    def test_the_preview_sums_itself_up_in_one_sentence(self):
+        wizard = self.wizard()
+        wizard.action_preview()
+        self.assertEqual(
+            wizard.summary,
+            "Leads created in Kommo: 5, updated: 1; contacts created: 2. Calls: 6, taking 1 s "
+            "at Kommo's limit of 7 requests a second.",
+        )
+        self.assertFalse(wizard.preview_note)
 
     def test_the_preview_writes_nothing_to_kommo_nor_queues_anything(self):
         leads_before = len(self.emu.store.leads)
@@ -95,6 +98,34 @@ class TestInitialSync(KommoPushCase):
         )
         # What the push will read: the changes since, then the two contacts found, by id.
         self.assertEqual(wizard.lookup_call_count, 2)
+
+    def test_the_preview_stops_at_its_call_limit_and_says_its_numbers_are_minimums(self):
+        self.env["ir.config_parameter"].sudo().set_param(
+            "kommo_connector.initial_sync_preview_calls", "1"
+        )
+        wizard = self.wizard()
+        wizard.action_preview()
+        self.assertEqual(len(self.emu.calls("GET", "/api/v4/contacts")), 1, "the probe only")
+        self.assertTrue(wizard.stopped_at_limit)
+        self.assertEqual(wizard.customer_unchecked_count, 3, "Maria, Carlos and the new one")
+        self.assertEqual((wizard.customer_phone_count, wizard.customer_email_count), (0, 0))
+        self.assertEqual(wizard.contact_create_count, 1, "the customer with no phone nor e-mail")
+        self.assertEqual(wizard.lookup_call_count, 1)
+        self.assertIn("stopped at its limit of 1 calls", wizard.preview_note)
+        self.assertIn("3 customers were not looked up", wizard.preview_note)
+        self.assertIn("contacts created: at least 1. Calls: at least 5,", wizard.summary)
+        # At least: the look-up so far, then creations, updates, João's link and the notes.
+        self.assertEqual(wizard.call_count, 5)
+
+    def test_a_preview_within_its_call_limit_says_nothing_of_it(self):
+        self.env["ir.config_parameter"].sudo().set_param(
+            "kommo_connector.initial_sync_preview_calls", "2"
+        )
+        wizard = self.wizard()
+        wizard.action_preview()
+        self.assertFalse(wizard.stopped_at_limit)
+        self.assertFalse(wizard.preview_note)
+        self.assertEqual((wizard.customer_phone_count, wizard.customer_unchecked_count), (1, 0))
 
     def test_orders_since_a_date(self):
         old = self.open_orders[:2]
@@ -155,14 +186,62 @@ class TestInitialSync(KommoPushCase):
         calls = [f"{call.method} {call.path}" for call in self.emu.calls()]
         self.assertEqual(len(calls), wizard.call_count, calls)
 
-    def test_the_account_shows_the_progress(self):
+    def test_a_new_customer_with_several_orders_gets_one_contact_and_a_lead_each(self):
+        orders = self.open_orders.filtered(lambda order: order.partner_id == self.new)
+        orders |= self.repair_order(self.new) | self.repair_order(self.new)
+        self.binding_records(orders).unlink()
+        self.emu.clear_log()
+        wizard = self.wizard(scope="domain", order_domain=f"[('id', 'in', {orders.ids})]")
+        wizard.action_preview()
+        self.assertEqual(wizard.lead_create_count, 3)
+        self.assertEqual((wizard.customer_count, wizard.contact_create_count), (1, 1))
+        wizard.action_start()
+        self.emu.clear_log()
+        self.push()
+        calls = [f"{call.method} {call.path}" for call in self.emu.calls()]
+        self.assertEqual(len(calls), wizard.call_count, calls)
+        # The contact comes with the first lead; the other two link it in a second call.
+        self.assertEqual(len(self.lead_creations()), 2)
+        contacts = {
+            contact["id"]
+            for order in orders
+            for contact in self.contacts_of(self.lead_of(order)["id"])
+        }
+        self.assertEqual(len(contacts), 1)
+
+    def test_the_account_shows_the_progress_of_its_initial_sync(self):
         self.wizard().action_start()
-        self.assertEqual((self.account.synced_count, self.account.pending_count), (0, 6))
-        self.assertEqual(self.account.sync_progress, 0)
+        account = self.account
+        self.assertTrue(account.initial_sync_at)
+        self.assertEqual((account.initial_sync_total, account.initial_sync_pending), (6, 6))
+        self.assertEqual(account.initial_sync_progress, 0)
         self.binding_records(self.open_orders[:3]).write({"sync_state": "synced"})
+        self.binding_records(self.open_orders[3]).write({"sync_state": "error"})
+        account.invalidate_recordset()
+        self.assertEqual(
+            (account.initial_sync_done, account.initial_sync_pending, account.initial_sync_failed),
+            (3, 2, 1),
+        )
+        self.assertEqual(account.initial_sync_progress, 50)
+        failures = account.action_open_initial_sync_failures()
+        self.assertEqual(
+            self.env["kommo.lead.binding"].search(failures["domain"]).repair_id,
+            self.open_orders[3],
+        )
+
+    def test_the_progress_is_the_last_initial_sync_s_only(self):
+        other = self.repair_order(self.customer("Fernanda", phone="41 99876-5432"))
+        self.binding(other).write({"sync_state": "synced"})  # sent before, by its own
+        self.wizard(
+            scope="domain", order_domain=f"[('id', 'in', {self.open_orders[:2].ids})]"
+        ).action_start()
+        self.binding_records(self.open_orders[:2]).write({"sync_state": "synced"})
+        self.wizard(
+            scope="domain", order_domain=f"[('id', 'in', {self.open_orders[2:].ids})]"
+        ).action_start()
         self.account.invalidate_recordset()
-        self.assertEqual((self.account.synced_count, self.account.pending_count), (3, 3))
-        self.assertEqual(self.account.sync_progress, 50)
+        self.assertEqual((self.account.initial_sync_total, self.account.initial_sync_done), (3, 0))
+        self.assertEqual(self.account.pending_count, 3, "the account's own count: every order")
 
     def test_a_disconnected_account_previews_nothing(self):
         wizard = self.wizard()

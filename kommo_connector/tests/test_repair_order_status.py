@@ -26,6 +26,11 @@ class TestKommoAhead(KommoInboundCase):
         _account, order, binding = self.refused_move()
         self.assertEqual(order.kommo_sync_state, "kommo_ahead")
         self.assertIn("Insufficient Quantity", order.kommo_last_error)
+        self.assertRegex(
+            order.kommo_ahead_message,
+            r"^Kommo moved the lead to Diagnóstico, but Odoo could not move the repair order "
+            r"there \(.*Insufficient Quantity.*\)\. Fix the cause and retry",
+        )
         self.assertEqual(len(self.ahead_activities(order)), 1)
         self.assertEqual(
             self.env["repair.order"].search([("kommo_sync_state", "=", "kommo_ahead")]), order

@@ -11,13 +11,6 @@ REPAIR_ORDERS = "/odoo/action-repair.action_repair_order_tree"
 
 @tagged("post_install", "-at_install")
 class TestDailyUseTour(KommoPushMixin, KommoEmulatorMixin, HttpCase):
-    def writes_to_kommo(self):
-        return [
-            f"{call.method} {call.path}"
-            for call in self.emu.calls()
-            if call.method != "GET" and call.path.startswith("/api/")
-        ]
-
     def orders_before_kommo(self):
         """Three open orders from before the shop connected Kommo (no binding): two of Maria,
         whom Kommo has by phone, one of a customer new to Kommo."""

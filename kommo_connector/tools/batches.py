@@ -7,6 +7,8 @@ with Kommo's message and the rest is sent again. When Kommo names none of them, 
 halved until the bad item is alone.
 """
 
+from collections import deque
+
 from kommo_api import KommoValidationError
 
 
@@ -64,3 +66,27 @@ def creation_order(items, known_partner_ids):
     firsts = [orders[0] for orders in customers]
     others = [item for orders in customers for item in orders[1:]]
     return firsts + others + free
+
+
+def creation_calls(items, known_partner_ids, batch_size):
+    """``items`` (with a ``partner_id``) in the calls that create their leads, at most
+    ``batch_size`` a call, in ``creation_order``: a customer new to Kommo has one order a
+    call, since its contact is created with that lead; its other orders wait for a later call.
+
+    ``known_partner_ids`` (a dict or set) is read anew for each call: the caller adds the
+    customers whose contacts a call created, so their waiting orders go in the next one.
+    """
+    queue = deque(creation_order(items, known_partner_ids))
+    while queue:
+        chunk, deferred, embedded = [], [], set()
+        while queue and len(chunk) < batch_size:
+            item = queue.popleft()
+            partner_id = item.partner_id
+            if partner_id and partner_id not in known_partner_ids:
+                if partner_id in embedded:
+                    deferred.append(item)
+                    continue
+                embedded.add(partner_id)
+            chunk.append(item)
+        queue.extendleft(reversed(deferred))
+        yield chunk

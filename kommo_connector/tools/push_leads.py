@@ -7,13 +7,12 @@ creation is sent, and an order whose creation had no answer is first looked up i
 (``push_recovery.py``).
 """
 
-from collections import deque
 from dataclasses import dataclass
 
 from odoo import _, fields
 
 from ..const import lead_request_id
-from .batches import creation_order
+from .batches import creation_calls
 from .datetimes import from_unix_time
 from .lead_payload import (
     contact_values,
@@ -174,19 +173,8 @@ class LeadWriter:
     def push_creates(self, items):
         """Create the leads 50 a call; a new customer is embedded once per call, its other
         orders wait for a later call and link the contact then created."""
-        queue = deque(creation_order(items, self.contacts.contact_ids))
-        while queue:
-            chunk, deferred, embedded = [], [], set()
-            while queue and len(chunk) < self.run.options["batch_size"]:
-                item = queue.popleft()
-                partner_id = item.partner_id
-                if partner_id and partner_id not in self.contacts.contact_ids:
-                    if partner_id in embedded:
-                        deferred.append(item)
-                        continue
-                    embedded.add(partner_id)
-                chunk.append(item)
-            queue.extendleft(reversed(deferred))
+        size = self.run.options["batch_size"]
+        for chunk in creation_calls(items, self.contacts.contact_ids, size):
             sends = self.run.in_transaction(self._build, [item.binding_id for item in chunk], True)
             if sends:
                 create = self.run.client("push_leads").create_leads_complex

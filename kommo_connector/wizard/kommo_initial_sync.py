@@ -1,27 +1,16 @@
+import dataclasses
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools.safe_eval import datetime as safe_datetime
 from odoo.tools.safe_eval import dateutil, safe_eval
 
+from ..const import INITIAL_SYNC_PREVIEW_CALLS
 from ..tools import sync_preview
 from ..tools.user_errors import kommo_error_as_user_error
 
 OPEN_REPAIR_STATES = ("draft", "confirmed", "under_repair")
-# Filled by the preview: read-only in the dialog, cleared when the choice changes.
-PREVIEW_FIELDS = (
-    "order_count",
-    "lead_create_count",
-    "lead_update_count",
-    "note_count",
-    "customer_count",
-    "customer_bound_count",
-    "customer_phone_count",
-    "customer_email_count",
-    "contact_create_count",
-    "lookup_call_count",
-    "call_count",
-    "duration_seconds",
-)
+PREVIEW_NUMBERS = [name for name, _label in sync_preview.NUMBERS]
 
 
 class KommoInitialSync(models.TransientModel):
@@ -52,19 +41,14 @@ class KommoInitialSync(models.TransientModel):
     state = fields.Selection(
         [("choose", "Choose"), ("preview", "Preview")], default="choose", required=True
     )
-    order_count = fields.Integer("Repair orders chosen", readonly=True)
-    lead_create_count = fields.Integer("Leads to create", readonly=True)
-    lead_update_count = fields.Integer("Leads to update", readonly=True)
-    note_count = fields.Integer("Diagnosis notes", readonly=True)
-    customer_count = fields.Integer("Customers", readonly=True)
-    customer_bound_count = fields.Integer("Already linked to a Kommo contact", readonly=True)
-    customer_phone_count = fields.Integer("Found in Kommo by phone", readonly=True)
-    customer_email_count = fields.Integer("Found in Kommo by e-mail", readonly=True)
-    contact_create_count = fields.Integer("Contacts to create", readonly=True)
-    lookup_call_count = fields.Integer("Contact look-ups", readonly=True)
-    call_count = fields.Integer("Kommo calls", readonly=True)
-    duration_seconds = fields.Integer("Seconds at least", readonly=True)
+    # The preview's numbers (sync_preview.NUMBERS): read-only, cleared when the choice changes.
+    vars().update(
+        {name: fields.Integer(label, readonly=True) for name, label in sync_preview.NUMBERS}
+    )
+    stopped_at_limit = fields.Boolean("Stopped at the call limit", readonly=True)
     duration = fields.Char("Time at 7 requests/s", compute="_compute_duration")
+    summary = fields.Char("What Kommo gets", compute="_compute_summary")
+    preview_note = fields.Text("About this preview", compute="_compute_preview_note")
 
     @api.depends("duration_seconds")
     def _compute_duration(self):
@@ -76,6 +60,52 @@ class KommoInitialSync(models.TransientModel):
                 )
             else:
                 wizard.duration = _("%s s", seconds)
+
+    @api.depends(
+        "stopped_at_limit",
+        "lead_create_count",
+        "lead_update_count",
+        "contact_create_count",
+        "call_count",
+        "duration",
+    )
+    def _compute_summary(self):
+        """The preview in one sentence, its numbers minimums when it stopped at its limit."""
+        for wizard in self:
+            values = {
+                "created": wizard.lead_create_count,
+                "updated": wizard.lead_update_count,
+                "contacts": wizard.contact_create_count,
+                "calls": wizard.call_count,
+                "duration": wizard.duration,
+            }
+            if wizard.stopped_at_limit:
+                wizard.summary = _(
+                    "Leads created in Kommo: %(created)s, updated: %(updated)s; contacts "
+                    "created: at least %(contacts)s. Calls: at least %(calls)s, taking at least "
+                    "%(duration)s at Kommo's limit of 7 requests a second.",
+                    **values,
+                )
+            else:
+                wizard.summary = _(
+                    "Leads created in Kommo: %(created)s, updated: %(updated)s; contacts "
+                    "created: %(contacts)s. Calls: %(calls)s, taking %(duration)s at Kommo's "
+                    "limit of 7 requests a second.",
+                    **values,
+                )
+
+    @api.depends("stopped_at_limit", "lookup_call_count", "customer_unchecked_count")
+    def _compute_preview_note(self):
+        for wizard in self:
+            wizard.preview_note = wizard.stopped_at_limit and _(
+                "The preview stopped at its limit of %(calls)s calls to Kommo: %(customers)s "
+                "customers were not looked up, so the customers found, the contacts to create, "
+                "the calls and the time are minimums. The sync itself looks every customer up. "
+                "An administrator sets the limit in the system parameter %(parameter)s.",
+                calls=wizard.lookup_call_count,
+                customers=wizard.customer_unchecked_count,
+                parameter=INITIAL_SYNC_PREVIEW_CALLS[0],
+            )
 
     @api.onchange("scope", "date_from", "order_domain")
     def _onchange_choice(self):
@@ -127,29 +157,25 @@ class KommoInitialSync(models.TransientModel):
         orders = self._kommo_orders()
         batch_size = self.env["kommo.lead.binding"]._kommo_push_options()["batch_size"]
         with kommo_error_as_user_error(_("Could not look the customers up in Kommo: %s")):
-            result = sync_preview.preview(self.env, self.account_id.sudo(), orders, batch_size)
-        self.write(
-            {
-                "state": "preview",
-                "order_count": result.orders,
-                "lead_create_count": result.leads_to_create,
-                "lead_update_count": result.leads_to_update,
-                "note_count": result.notes,
-                "customer_count": result.customers,
-                "customer_bound_count": result.customers_bound,
-                "customer_phone_count": result.customers_by_phone,
-                "customer_email_count": result.customers_by_email,
-                "contact_create_count": result.contacts_to_create,
-                "lookup_call_count": result.lookup_calls,
-                "call_count": result.calls,
-                "duration_seconds": result.seconds,
-            }
-        )
+            result = sync_preview.preview(
+                self.env, self.account_id.sudo(), orders, batch_size, self._kommo_call_limit()
+            )
+        self.write({"state": "preview", **dataclasses.asdict(result)})
         return self._kommo_reopen()
+
+    def _kommo_call_limit(self):
+        """The calls the preview may make to Kommo (INITIAL_SYNC_PREVIEW_CALLS)."""
+        param, default = INITIAL_SYNC_PREVIEW_CALLS
+        try:
+            return max(1, int(self.env["ir.config_parameter"].sudo().get_param(param, default)))
+        except (TypeError, ValueError):
+            return default
 
     def action_back(self):
         self.ensure_one()
-        self.write(dict.fromkeys(PREVIEW_FIELDS, 0) | {"state": "choose"})
+        self.write(
+            dict.fromkeys(PREVIEW_NUMBERS, 0) | {"state": "choose", "stopped_at_limit": False}
+        )
         return self._kommo_reopen()
 
     def action_start(self):
@@ -161,6 +187,7 @@ class KommoInitialSync(models.TransientModel):
         if not orders:
             raise UserError(_("No repair order matches your choice."))
         bindings = self.env["kommo.lead.binding"].sudo()._kommo_bindings_in(account, orders)
+        account._kommo_start_initial_sync(bindings)
         bindings._kommo_mark_pending()
         message = _(
             "%(count)s repair orders are queued for Kommo; they are sent in the background. "

@@ -47,12 +47,17 @@ registry.category("web_tour.tours").add("kommo_connector_initial_sync", {
             trigger: ".o_notification:contains('3 repair orders are queued for Kommo')",
         },
         {
+            content: "Close it: it would hide the status bar in the picture",
+            trigger: ".o_notification:contains('3 repair orders are queued for Kommo') .o_notification_close",
+            run: "click",
+        },
+        {
             content: "The account shows the orders waiting to be sent",
-            trigger: ".o_form_view:not(:has(.modal)) div[name='pending_count'] span:contains('3')",
+            trigger: ".o_form_view:not(:has(.modal)) div[name='initial_sync_pending'] span:contains('3')",
         },
         {
             content: "with the progress of the push",
-            trigger: ".o_form_view div[name='sync_progress'] .o_progressbar",
+            trigger: ".o_form_view div[name='initial_sync_progress'] .o_progressbar",
         },
         screenshot("account_connected"),
     ],
@@ -67,7 +72,7 @@ registry.category("web_tour.tours").add("kommo_connector_bulk_sync", {
         },
         {
             content: "The Kommo filters are there",
-            trigger: ".o_filter_menu .o_menu_item:contains('Kommo sync failed')",
+            trigger: ".o_filter_menu .o_menu_item:contains('Kommo: failed')",
         },
         {
             content: "Show the orders not in Kommo",
