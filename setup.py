@@ -10,8 +10,8 @@ One distribution carries two things:
   source keep using their addons path.
 
 One wheel installs into an Odoo 18.0 or 19.0 environment alike: the addon's source serves both
-series, so its version is the manifest's, without a series ("1.1.0"; Odoo records it as
-18.0.1.1.0 or 19.0.1.1.0). setuptools-odoo and whool would name a wheel per series
+series, so its version is the manifest's, without a series ("1.2.0"; Odoo records it as
+18.0.1.2.0 or 19.0.1.2.0). setuptools-odoo and whool would name a wheel per series
 (odoo-addon-<name>==18.0.x, requiring odoo 18.0); README "Odoo 18 and 19" says why not here.
 """
 

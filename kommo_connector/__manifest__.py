@@ -1,7 +1,7 @@
 {
     "name": "Kommo CRM Connector for Repairs",
     "summary": "Repair orders become Kommo leads; Kommo stage changes come back to Odoo",
-    "version": "1.1.0",
+    "version": "1.2.0",
     "category": "Inventory/Inventory",
     "website": "https://github.com/kommo-connector/kommo_connector",
     "author": "kommo_connector developers",

@@ -32,6 +32,7 @@ from . import test_manager_limits
 from . import test_account_consistency
 from . import test_own_transaction
 from . import test_kommo_ids
+from . import test_update_1_2
 from . import test_repair_order_status
 from . import test_oauth_disconnect
 from . import test_account_setup
