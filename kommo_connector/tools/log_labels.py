@@ -20,6 +20,8 @@ OPERATION_LABELS = {
     "webhook_unregister": _lt("Remove the webhook"),
     "webhook_check": _lt("Check the webhook"),
     "lead_lookup": _lt("Look for the order's lead"),
+    "note_lookup": _lt("Look for a note sent without an answer"),
+    "sync_preview": _lt("Preview the initial sync"),
     "push_leads": _lt("Send repair orders"),
     "update_leads": _lt("Update leads"),
     "contact_list": _lt("Read the contact list"),
