@@ -1,6 +1,6 @@
 import psycopg2.errors
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
@@ -134,7 +134,7 @@ class KommoLeadBinding(models.Model):
         for binding in self:
             if binding.account_id.company_id != binding.repair_id.company_id:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The repair order %(order)s belongs to %(company)s: it can only be sent "
                         "to that company's Kommo account.",
                         order=binding.repair_id.display_name,

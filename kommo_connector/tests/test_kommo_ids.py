@@ -7,7 +7,7 @@ from odoo.tests import tagged
 
 from .common_inbound import KommoInboundCase, webhook_body
 
-MIGRATION = Path(__file__).parents[1] / "migrations" / "18.0.1.1.0" / "post-migrate.py"
+MIGRATION = Path(__file__).parents[1] / "migrations" / "1.1.0" / "post-migrate.py"
 
 
 def run_migration(cr):
