@@ -8,7 +8,7 @@ from odoo.tools import SQL, consteq
 from kommo_api import WebhookParseError, parse_webhook
 
 from ..const import CLEANUP_BATCH_SIZE, CRON_PROCESS_WEBHOOKS
-from ..tools.compat import Constraint
+from ..tools.compat import Constraint, report_cron_progress
 from ..tools.cursors import auto_commit, unlink_in_batches
 
 _logger = logging.getLogger(__name__)
@@ -263,7 +263,7 @@ class KommoWebhookEvent(models.Model):
                 ("next_attempt_at", "<=", fields.Datetime.now()),
             ]
         )
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        report_cron_progress(self.env, done, remaining)
         return done
 
     def _kommo_process(self):
@@ -342,5 +342,5 @@ class KommoWebhookEvent(models.Model):
                 ("state", "in", ("done", "ignored")),
             ]
             deleted += unlink_in_batches(self.sudo(), domain, batch_size)
-        self.env["ir.cron"]._notify_progress(done=deleted, remaining=0)
+        report_cron_progress(self.env, deleted, 0)
         return deleted
