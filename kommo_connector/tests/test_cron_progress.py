@@ -15,12 +15,12 @@ class TestCronProgress(TransactionCase):
         cron, progress = cron.with_context(cron_id=cron.id)._add_progress()
         # 19.0 commits here, as its runner does right after the cron method returns; the
         # test's transaction stays the test's.
-        with patch.object(type(self.env.cr), "commit"):
+        with patch.object(self.env.cr, "commit"):
             report_cron_progress(cron.env, 7, 3)
         self.assertEqual((progress.done, progress.remaining), (7, 3))
 
     def test_outside_a_cron_run_nothing_is_recorded_or_committed(self):
         progress_count = self.env["ir.cron.progress"].search_count([])
-        with patch.object(type(self.env.cr), "commit", side_effect=AssertionError("committed")):
+        with patch.object(self.env.cr, "commit", side_effect=AssertionError("committed")):
             report_cron_progress(self.env, 7, 3)
         self.assertEqual(self.env["ir.cron.progress"].search_count([]), progress_count)
