@@ -71,9 +71,13 @@ setup(
         ],
         "lint": [
             "ruff==0.17.6",
-            # OCA's pins for 18.0 (oca-addons-repo-template); these keep Odoo 18's polib 1.1.1.
-            "pylint==3.1.1",
-            "pylint-odoo==9.1.3",
+            # pylint-odoo: OCA's pin for 19.0 (oca-addons-repo-template), the first series whose
+            # pin knows 19.0; it checks 18.0 as well, so one pin serves both series. pylint:
+            # the last 3.3 release (pylint-odoo 9.3 requires 3.3.*).
+            # oca-odoo-pre-commit-hooks: OCA's pin for 18.0; the 19.0 one (0.1.7) requires polib
+            # 1.2, and Odoo 18 and 19 both pin polib 1.1.1 (README "Quality gates").
+            "pylint==3.3.9",
+            "pylint-odoo==9.3.15",
             "oca-odoo-pre-commit-hooks==0.0.33",
         ],
     },

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Lint gates (README "Quality gates"); scripts/test.sh runs them first, so CI enforces them.
 #   1. ruff: lint and format check of all Python (ruff.toml);
-#   2. pylint + pylint-odoo with OCA's mandatory checks (.pylintrc-mandatory), once for each
-#      series in ODOO_SERIES (default 18.0: pylint-odoo 9.1.3 knows no 19.0 and turns all its
-#      checks off for it; README "Odoo 18 and 19"): a single message fails;
+#   2. pylint + pylint-odoo with OCA's mandatory checks, once for each series in ODOO_SERIES
+#      (default "18.0 19.0", the series the addon claims), each with OCA's configuration for that
+#      series (.pylintrc-mandatory-18.0, .pylintrc-mandatory-19.0): a single message fails;
 #   3. pylint with OCA's optional checks as well (.pylintrc): reported, never failing;
 #   4. oca-checks-odoo-module (manifest, XML/CSV ids and duplicates, view syntax) and
 #      oca-checks-po (translation files), as OCA's pre-commit runs them: any finding fails.
@@ -14,7 +14,7 @@
 #   the repository's configuration, e.g. a copy of the addon elsewhere (tests/test_lint_gates.py).
 #   Without it: ruff over the whole repository and the other gates over every folder at the top
 #   of the repository that holds a __manifest__.py.
-#   LINT_OPTIONAL=0 skips the report-only step 3.
+#   LINT_OPTIONAL=0 skips the report-only step 3. ODOO_SERIES="18.0" checks one series only.
 set -uo pipefail
 
 absolute() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
@@ -55,6 +55,14 @@ for tool in ruff pylint oca-checks-odoo-module oca-checks-po; do
     fi
 done
 
+ODOO_SERIES=${ODOO_SERIES:-18.0 19.0}
+for series in $ODOO_SERIES; do
+    if [ ! -f ".pylintrc-mandatory-$series" ]; then
+        echo "lint.sh: no OCA configuration for Odoo $series (.pylintrc-mandatory-$series)" >&2
+        exit 2
+    fi
+done
+
 # Colours for people, plain text for CI logs and for the tests that read the output.
 pylint_format=text
 [ -t 1 ] && pylint_format=colorized
@@ -75,9 +83,9 @@ gate "ruff format" "$PY" -m ruff format --check --config ruff.toml "${ruff_targe
 if [ ${#addons[@]} -eq 0 ]; then
     echo "== lint: no Odoo addon found, pylint-odoo and OCA checks skipped"
 else
-    for series in ${ODOO_SERIES:-18.0}; do
-        gate "pylint-odoo $series (mandatory)" "$PY" -m pylint --rcfile=.pylintrc-mandatory \
-            --valid-odoo-versions="$series" --output-format="$pylint_format" "${addons[@]}"
+    for series in $ODOO_SERIES; do
+        gate "pylint-odoo $series (mandatory)" "$PY" -m pylint \
+            --rcfile=".pylintrc-mandatory-$series" --output-format="$pylint_format" "${addons[@]}"
     done
     if [ "${LINT_OPTIONAL:-1}" != 0 ]; then
         echo "== lint: pylint-odoo (optional checks, report only)"

@@ -1,8 +1,9 @@
 """The lint gates bite: `scripts/lint.sh --addon DIR` passes a clean addon, and fails a copy of
 kommo_connector broken in one way, naming the rule that was broken.
 
-Each test runs the real entry point (ruff, pylint-odoo with .pylintrc-mandatory, OCA's module
-and .po checks) on a folder under tmp_path, so the repository itself is never touched.
+Each test runs the real entry point (ruff, pylint-odoo with .pylintrc-mandatory-<series> for
+each series, OCA's module and .po checks) on a folder under tmp_path, so the repository itself
+is never touched.
 """
 
 import ast
@@ -52,8 +53,9 @@ def copy_of_addon(tmp_path):
     return target
 
 
-# The mandatory pylint-odoo checks, named for the series they check (scripts/lint.sh).
-PYLINT_GATES = {"pylint-odoo 18.0 (mandatory)"}
+# The mandatory pylint-odoo checks, named for the series they check (scripts/lint.sh): each
+# series the addon claims, with OCA's configuration for that series.
+PYLINT_GATES = {"pylint-odoo 18.0 (mandatory)", "pylint-odoo 19.0 (mandatory)"}
 
 
 def failed_gates(result):
@@ -241,6 +243,44 @@ def test_a_compute_method_not_named_compute_fails(tmp_path):
     assert result.returncode != 0
     assert "method-compute" in output_of(result)
     assert set(failed_gates(result)) >= PYLINT_GATES
+
+
+@pytest.mark.parametrize(
+    ("imports", "method", "message"),
+    [
+        ("_, models", 'return _("Done")', "prefer-env-translation"),
+        ("models", 'return self.env._("Done: %s") % self.name', "translation-not-lazy"),
+    ],
+    ids=["odoo-underscore", "formatted-translation"],
+)
+def test_a_check_of_oca_19_configuration_fails_the_19_gate_only(tmp_path, imports, method, message):
+    """OCA's 19.0 configuration adds checks to 18.0's: each series is linted with its own."""
+    addon = copy_of_addon(tmp_path)
+    (addon / "lint_gate_model.py").write_text(
+        textwrap.dedent(
+            """
+            from odoo import {imports}
+
+
+            class LintGate(models.Model):
+                _name = "lint.gate"
+                _description = "Lint gate"
+
+                def action_done(self):
+                    {method}
+            """
+        )
+        .lstrip()
+        .format(imports=imports, method=method),
+        encoding="utf-8",
+    )
+
+    result = run_lint(addon)
+
+    assert result.returncode != 0
+    assert message in output_of(result)
+    assert "pylint-odoo 19.0 (mandatory)" in failed_gates(result)
+    assert "pylint-odoo 18.0 (mandatory)" not in failed_gates(result)
 
 
 def test_a_translation_defined_twice_fails(tmp_path):

@@ -1,6 +1,6 @@
 from dataclasses import dataclass, field
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..tools.compat import Constraint
@@ -19,33 +19,32 @@ class OptionProposal:
 
     def message(self, env):
         """``(text, notification type)``."""
-        _ = env._
 
         def pairs(items):
             return ", ".join(f"{label} → {option}" for label, option in items)
 
         parts = []
         if self.matched:
-            parts.append(_("Matched by name: %s.", pairs(self.matched)))
+            parts.append(env._("Matched by name: %s.", pairs(self.matched)))
         if self.unmatched:
             parts.append(
-                _(
+                env._(
                     "No Kommo option is named like %s: pick their options yourself.",
                     ", ".join(self.unmatched),
                 )
             )
         if self.kept:
-            parts.append(_("Kept as you set them: %s.", pairs(self.kept)))
+            parts.append(env._("Kept as you set them: %s.", pairs(self.kept)))
         if self.not_a_list:
             parts.append(
-                _(
+                env._(
                     "“%s” has no fixed list of values: add a line per value and pick its "
                     "option yourself.",
                     ", ".join(self.not_a_list),
                 )
             )
         if not parts:
-            return _("Nothing to propose: the Odoo field has no values."), "info"
+            return env._("Nothing to propose: the Odoo field has no values."), "info"
         if self.unmatched or self.not_a_list:
             return " ".join(parts), "warning"
         return " ".join(parts), "success" if self.matched else "info"
@@ -101,7 +100,7 @@ class KommoFieldMapValue(models.Model):
         for line in self.filtered("enum_id"):
             if line.enum_id.field_id != line.field_map_id.custom_field_id:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "“%(option)s” is not an option of the Kommo field “%(field)s”.",
                         option=line.enum_id.value,
                         field=line.field_map_id.custom_field_id.name,

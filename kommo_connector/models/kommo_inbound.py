@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from markupsafe import Markup
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from kommo_api import EventType, KommoError
@@ -81,19 +81,19 @@ class KommoInbound(models.AbstractModel):
     def _ignored_reason(self, event, binding):
         lead_id = event.entity_id
         if event.type in (*LEAD_STAGE_EVENTS, EventType.LEAD_DELETED):
-            return _("Lead %s is not linked to a repair order.", lead_id)
+            return self.env._("Lead %s is not linked to a repair order.", lead_id)
         if event.type is EventType.LEAD_ADDED and binding:
-            return _(
+            return self.env._(
                 "Lead %(lead)s was created by Odoo for %(order)s.",
                 lead=lead_id,
                 order=binding.repair_id.display_name,
             )
         if event.type is EventType.LEAD_ADDED:
-            return _(
+            return self.env._(
                 "Lead %s was created in Kommo: Odoo does not make repair orders from leads.",
                 lead_id,
             )
-        return _("%s: Odoo does not use events of this kind.", event.label)
+        return self.env._("%s: Odoo does not use events of this kind.", event.label)
 
     @api.model
     def _binding_for_lead(self, account, lead_id):
@@ -120,7 +120,7 @@ class KommoInbound(models.AbstractModel):
         lead_id = binding.kommo_lead_id
         updated_at, known_at = naive_utc(updated_at), binding.kommo_updated_at
         if updated_at and known_at and updated_at < known_at:
-            return False, _(
+            return False, self.env._(
                 "Lead %(lead)s: older than what Odoo knows (changed at %(at)s, Odoo knows "
                 "%(known)s).",
                 lead=lead_id,
@@ -128,13 +128,13 @@ class KommoInbound(models.AbstractModel):
                 known=known_at,
             )
         if not status_id:
-            return False, _("Lead %s: no stage in the news.", lead_id)
+            return False, self.env._("Lead %s: no stage in the news.", lead_id)
         pipeline_id = pipeline_id or binding.kommo_pipeline_id
         newer = {"kommo_updated_at": updated_at} if updated_at and updated_at != known_at else {}
         if (pipeline_id, status_id) == (binding.kommo_pipeline_id, binding.kommo_status_id):
             if newer:
                 binding.write(newer)
-            return False, _(
+            return False, self.env._(
                 "Lead %s is already on this stage in Odoo (an echo of Odoo's own change, or "
                 "news already applied).",
                 lead_id,
@@ -176,14 +176,18 @@ class KommoInbound(models.AbstractModel):
         binding.write({"kommo_ahead": bool(error), "kommo_ahead_reason": error or False})
         order._message_log(body=Markup("<br/>").join(lines))
         if error:
-            order._kommo_tell_responsible(_("Kommo is ahead of Odoo"), " ".join(lines), account)
+            order._kommo_tell_responsible(
+                self.env._("Kommo is ahead of Odoo"), " ".join(lines), account
+            )
         return lines, error
 
     @api.model
     def _follow_stage(self, account, order, pipeline_id, status_id):
         """What the new stage means for the order: ``(lines to post, error or False)``."""
         lines = [
-            _("Kommo: the lead moved to %s.", self._stage_text(account, pipeline_id, status_id))
+            self.env._(
+                "Kommo: the lead moved to %s.", self._stage_text(account, pipeline_id, status_id)
+            )
         ]
         target = account.kommo_moves_repair_order and self.env[
             "kommo.stage.map"
@@ -194,7 +198,7 @@ class KommoInbound(models.AbstractModel):
         error = self._move_repair_order(order, target)
         if error:
             lines.append(
-                _(
+                self.env._(
                     "The repair order stays %(state)s instead of %(target)s: %(error)s",
                     state=before,
                     target=self._state_label(target),
@@ -203,7 +207,7 @@ class KommoInbound(models.AbstractModel):
             )
         else:
             lines.append(
-                _(
+                self.env._(
                     "Kommo moved the repair order from %(before)s to %(after)s.",
                     before=before,
                     after=self._state_label(order.state),
@@ -235,7 +239,7 @@ class KommoInbound(models.AbstractModel):
         Returns False when done, else why not in plain words."""
         actions = repair_actions(order.state, target)
         if actions is None:
-            return _(
+            return self.env._(
                 "Odoo offers no action that takes a repair order from %(current)s to %(target)s.",
                 current=self._state_label(order.state),
                 target=self._state_label(target),
@@ -248,12 +252,14 @@ class KommoInbound(models.AbstractModel):
                     if isinstance(result, dict):
                         # action_validate opens a wizard when stock is short: a person decides.
                         raise UserError(
-                            _("Odoo asks a person to decide: %s", result.get("name") or action)
+                            self.env._(
+                                "Odoo asks a person to decide: %s", result.get("name") or action
+                            )
                         )
         except (UserError, ValidationError) as exc:
             return exc.args[0]
         if order.state != target:
-            return _("Odoo left it %s.", self._state_label(order.state))
+            return self.env._("Odoo left it %s.", self._state_label(order.state))
         return False
 
     @api.model
@@ -262,7 +268,7 @@ class KommoInbound(models.AbstractModel):
         pushed to a lead that no longer exists; syncing the order again makes a new one."""
         binding = binding.sudo().with_context(kommo_inbound=True)
         lead_id, order = binding.kommo_lead_id, binding.repair_id
-        message = _(
+        message = self.env._(
             "Kommo: the lead %s was deleted in Kommo. The repair order has no lead in Kommo "
             "until it is synced again (Sync Kommo, or its next change).",
             lead_id,
@@ -296,13 +302,13 @@ class KommoInbound(models.AbstractModel):
             )
         )
         if not stage:
-            return _(
+            return self.env._(
                 "a stage Odoo does not know yet (Kommo id %s): refresh the pipelines of the "
                 "Kommo account",
                 status_id,
             )
         if stage.pipeline_id != account.pipeline_id:
-            return _(
+            return self.env._(
                 "%(stage)s (pipeline %(pipeline)s)",
                 stage=stage.name,
                 pipeline=stage.pipeline_id.name,

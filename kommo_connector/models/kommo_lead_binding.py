@@ -1,13 +1,13 @@
 import psycopg2.errors
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
 from kommo_api import MAX_BATCH_SIZE, base_url
 
 from ..const import CRON_PUSH, PUSH_PARAMETERS, lead_request_id
-from ..tools.compat import Constraint
+from ..tools.compat import Constraint, report_cron_progress
 from ..tools.kommo_id import KommoId
 from ..tools.push_leads import push
 from ..tools.push_run import PushRun
@@ -146,7 +146,7 @@ class KommoLeadBinding(models.Model):
         for binding in self:
             if binding.account_id.company_id != binding.repair_id.company_id:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The repair order %(order)s belongs to %(company)s: it can only be sent "
                         "to that company's Kommo account.",
                         order=binding.repair_id.display_name,
@@ -267,7 +267,7 @@ class KommoLeadBinding(models.Model):
                 remaining += run.claimable_count()
         self.env.invalidate_all()
         # Orders left over (claim limit, changes during the run) make the cron run again soon.
-        self.env["ir.cron"]._notify_progress(done=pushed, remaining=remaining)
+        report_cron_progress(self.env, pushed, remaining)
         return pushed
 
     @api.model

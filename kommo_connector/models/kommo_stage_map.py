@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..tools.compat import Constraint
@@ -66,13 +66,13 @@ class KommoStageMap(models.Model):
         for line in self:
             stage = line.stage_id
             if not stage:
-                issue = _("No Kommo stage: the lead is not moved for this status.")
+                issue = self.env._("No Kommo stage: the lead is not moved for this status.")
             elif not stage.active:
-                issue = _("This stage was deleted in Kommo.")
+                issue = self.env._("This stage was deleted in Kommo.")
             elif stage.pipeline_id != line.account_id.pipeline_id:
-                issue = _("This stage is not in the account's pipeline.")
+                issue = self.env._("This stage is not in the account's pipeline.")
             elif line._kommo_shares_stage():
-                issue = _(
+                issue = self.env._(
                     "Another status has the same stage: moving a lead to it in Kommo does not "
                     "change the repair order."
                 )
@@ -92,11 +92,11 @@ class KommoStageMap(models.Model):
         for line in self.filtered("stage_id"):
             if line.stage_id.pipeline_id != line.account_id.pipeline_id:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The stage “%(stage)s” is not in the pipeline “%(pipeline)s” chosen for "
                         "this Kommo account.",
                         stage=line.stage_id.name,
-                        pipeline=line.account_id.pipeline_id.name or _("(none)"),
+                        pipeline=line.account_id.pipeline_id.name or self.env._("(none)"),
                     )
                 )
 

@@ -1,14 +1,14 @@
 import logging
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, consteq
 
 from kommo_api import WebhookParseError, parse_webhook
 
 from ..const import CLEANUP_BATCH_SIZE, CRON_PROCESS_WEBHOOKS
-from ..tools.compat import Constraint
+from ..tools.compat import Constraint, report_cron_progress
 from ..tools.cursors import auto_commit, unlink_in_batches
 
 _logger = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ class KommoWebhookEvent(models.Model):
             fingerprint,
             body,
             remote_addr,
-            summary=_("(unreadable delivery)"),
+            summary=self.env._("(unreadable delivery)"),
             state="unreadable",
             reason=reason,
         )
@@ -150,7 +150,7 @@ class KommoWebhookEvent(models.Model):
             fingerprint,
             body,
             remote_addr,
-            summary=labels or _("(no event)"),
+            summary=labels or self.env._("(no event)"),
             event_count=len(delivery.events),
         )
 
@@ -263,7 +263,7 @@ class KommoWebhookEvent(models.Model):
                 ("next_attempt_at", "<=", fields.Datetime.now()),
             ]
         )
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        report_cron_progress(self.env, done, remaining)
         return done
 
     def _kommo_process(self):
@@ -284,7 +284,9 @@ class KommoWebhookEvent(models.Model):
                 next_attempt_at = fields.Datetime.now() + timedelta(
                     minutes=RETRY_BASE_MINUTES**attempts
                 )
-            reason = _("Attempt %(attempt)s failed: %(error)s", attempt=attempts, error=exc)
+            reason = self.env._(
+                "Attempt %(attempt)s failed: %(error)s", attempt=attempts, error=exc
+            )
         self.write(
             {
                 "state": state,
@@ -303,7 +305,7 @@ class KommoWebhookEvent(models.Model):
             inbound._apply_webhook_event(self.account_id, event) for event in delivery.events
         ]
         if not results:
-            return "ignored", _("The delivery holds no lead or contact event.")
+            return "ignored", self.env._("The delivery holds no lead or contact event.")
         details = "\n".join(message for _applied, message in results)
         return ("done" if any(applied for applied, _msg in results) else "ignored"), details
 
@@ -314,7 +316,7 @@ class KommoWebhookEvent(models.Model):
         events = self.filtered(lambda event: event.state != "done")
         if not events:
             raise UserError(
-                _(
+                self.env._(
                     "These deliveries were applied already: only failed, unreadable or "
                     "ignored ones can be processed again."
                 )
@@ -340,5 +342,5 @@ class KommoWebhookEvent(models.Model):
                 ("state", "in", ("done", "ignored")),
             ]
             deleted += unlink_in_batches(self.sudo(), domain, batch_size)
-        self.env["ir.cron"]._notify_progress(done=deleted, remaining=0)
+        report_cron_progress(self.env, deleted, 0)
         return deleted

@@ -1,7 +1,7 @@
 import logging
 import secrets
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.tools import plaintext2html
 
 from kommo_api import KommoError
@@ -56,33 +56,33 @@ class KommoWebhookMixin(models.AbstractModel):
 
     def action_register_webhook(self):
         self.ensure_one()
-        with kommo_error_as_user_error(_("Kommo refused the webhook: %s")):
+        with kommo_error_as_user_error(self.env._("Kommo refused the webhook: %s")):
             self._kommo_subscribe_webhook()
         return self._kommo_notification(
-            _("Kommo webhook"), _("Kommo will now tell Odoo about lead changes.")
+            self.env._("Kommo webhook"), self.env._("Kommo will now tell Odoo about lead changes.")
         )
 
     def action_unregister_webhook(self):
         self.ensure_one()
-        with kommo_error_as_user_error(_("Kommo refused to remove the webhook: %s")):
+        with kommo_error_as_user_error(self.env._("Kommo refused to remove the webhook: %s")):
             self._kommo_unsubscribe_webhook()
         self._kommo_write_after_calls({"webhook_registered": False, "webhook_state": False})
         return self._kommo_notification(
-            _("Kommo webhook"), _("Kommo no longer sends lead changes to Odoo.")
+            self.env._("Kommo webhook"), self.env._("Kommo no longer sends lead changes to Odoo.")
         )
 
     def action_check_webhook(self):
         """Look at the webhook in Kommo now; register it again if Kommo lost or disabled it."""
         self.ensure_one()
-        with kommo_error_as_user_error(_("Could not read the webhooks from Kommo: %s")):
+        with kommo_error_as_user_error(self.env._("Could not read the webhooks from Kommo: %s")):
             state = self._kommo_watch_webhook()
         if state == "active":
-            message, kind = _("Kommo sends lead changes to Odoo."), "success"
+            message, kind = self.env._("Kommo sends lead changes to Odoo."), "success"
         else:
             label = dict(self._fields["webhook_state"]._description_selection(self.env))[state]
-            message = _("Kommo had the webhook %s: Odoo registered it again.", label)
+            message = self.env._("Kommo had the webhook %s: Odoo registered it again.", label)
             kind = "warning"
-        return self._kommo_notification(_("Kommo webhook"), message, kind)
+        return self._kommo_notification(self.env._("Kommo webhook"), message, kind)
 
     @api.model
     def _cron_watch_webhooks(self):

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import plaintext2html
 
@@ -154,7 +154,7 @@ class RepairOrder(models.Model):
     def action_kommo_sync(self):
         """Send the orders to Kommo now and say how it went (never a traceback)."""
         if not self.env.user.has_group(GROUP_USER):
-            raise AccessError(_("Only Kommo users can send repair orders to Kommo."))
+            raise AccessError(self.env._("Only Kommo users can send repair orders to Kommo."))
         self.check_access("read")
         accounts = self.env["kommo.account"].sudo()
         notification = accounts._kommo_notification
@@ -163,12 +163,16 @@ class RepairOrder(models.Model):
             account = accounts._kommo_for_company(company)
             if not account:
                 return notification(
-                    _("Kommo"), _("%s has no Kommo account.", company.display_name), "warning"
+                    self.env._("Kommo"),
+                    self.env._("%s has no Kommo account.", company.display_name),
+                    "warning",
                 )
             if not account._kommo_can_push():
-                reason = account.last_error or _("the account is not connected")
+                reason = account.last_error or self.env._("the account is not connected")
                 return notification(
-                    _("Kommo"), _("Kommo can't be reached now: %s", reason), "warning"
+                    self.env._("Kommo"),
+                    self.env._("Kommo can't be reached now: %s", reason),
+                    "warning",
                 )
             checked[company] = account
         results = self.env["kommo.lead.binding"].sudo()._kommo_push_orders(self, checked)
@@ -176,13 +180,15 @@ class RepairOrder(models.Model):
             title, message, kind = self._kommo_sync_message(*results.get(self, ("busy", None)))
             return notification(title, message, kind)
         states = [state for state, _message in results.values()]
-        message = _(
+        message = self.env._(
             "%(synced)s of %(total)s repair orders are in Kommo; %(errors)s failed.",
             synced=states.count("synced"),
             total=len(self),
             errors=states.count("error"),
         )
-        return notification(_("Kommo"), message, "warning" if "error" in states else "success")
+        return notification(
+            self.env._("Kommo"), message, "warning" if "error" in states else "success"
+        )
 
     def action_open_kommo_lead(self):
         """The smart button: the lead in Kommo, or a first sync when there is none yet."""
@@ -203,20 +209,26 @@ class RepairOrder(models.Model):
         if self.kommo_sync_state == "kommo_ahead":
             message, kind = self.kommo_last_error, "warning"
         else:
-            message, kind = _("%s follows Kommo's stage now.", self.name), "success"
-        return self.env["kommo.account"]._kommo_notification(_("Kommo"), message, kind)
+            message, kind = self.env._("%s follows Kommo's stage now.", self.name), "success"
+        return self.env["kommo.account"]._kommo_notification(self.env._("Kommo"), message, kind)
 
     def _kommo_sync_message(self, state, message):
         self.ensure_one()
         if state == "synced":
-            return _("Sent to Kommo"), _("%s is up to date in Kommo.", self.name), "success"
+            return (
+                self.env._("Sent to Kommo"),
+                self.env._("%s is up to date in Kommo.", self.name),
+                "success",
+            )
         if state == "error":
-            return _("Kommo refused the repair order"), message, "danger"
+            return self.env._("Kommo refused the repair order"), message, "danger"
         if state == "busy":
-            message = _(
+            message = self.env._(
                 "%s is being sent to Kommo by another process right now; look again in a moment.",
                 self.name,
             )
-            return _("Kommo"), message, "warning"
-        message = message or _("%s changed meanwhile: it will be sent again shortly.", self.name)
-        return _("Not sent to Kommo yet"), message, "warning"
+            return self.env._("Kommo"), message, "warning"
+        message = message or self.env._(
+            "%s changed meanwhile: it will be sent again shortly.", self.name
+        )
+        return self.env._("Not sent to Kommo yet"), message, "warning"

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 
 from ..const import GROUP_MANAGER, GROUP_REPAIR_USERS, GROUP_USER
 
@@ -46,7 +46,10 @@ class ResConfigSettings(models.TransientModel):
         account = self.kommo_account_id
         if not account:
             account = self.env["kommo.account"].create(
-                {"name": _("Kommo (%s)", self.company_id.name), "company_id": self.company_id.id}
+                {
+                    "name": self.env._("Kommo (%s)", self.company_id.name),
+                    "company_id": self.company_id.id,
+                }
             )
         return account
 

@@ -47,3 +47,4 @@ from . import test_contact_memory
 from . import test_initial_sync
 from . import test_tour_daily_use
 from . import test_screenshots
+from . import test_cron_progress

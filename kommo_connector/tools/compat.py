@@ -40,6 +40,28 @@ class _SqlConstraint:
 Constraint = models.Constraint if ODOO_MAJOR >= 19 else _SqlConstraint
 
 
+def report_cron_progress(env, done, remaining):
+    """Tell the cron that runs this method how much it did (``done``) and what is left
+    (``remaining``): Odoo runs it again soon while something is left. Call it last, as the
+    cron methods' final step.
+
+    18.0: ``ir.cron._notify_progress(done=, remaining=)`` records it, and does nothing outside
+    a cron run. 19.0 deprecates that for ``_commit_progress(processed, remaining=)``, which
+    adds ``processed`` to the run's count (one progress record per run, starting at 0: the
+    same numbers) and also commits the transaction, even outside a cron run.
+
+    The commit is acceptable in a cron run only, and only as the last step: the runner
+    commits right after the method returns anyway (as it did on 18.0), so nothing is
+    committed that would not have been, and nothing earlier. Elsewhere (a test, a method
+    called from a button, the push of a few orders) it would commit the caller's transaction
+    half-way, so there, as on 18.0, nothing is recorded and nothing committed.
+    """
+    if ODOO_MAJOR < 19:
+        env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+    elif env.context.get("ir_cron_progress_id"):
+        env["ir.cron"]._commit_progress(done, remaining=remaining)
+
+
 def partner_phones(partner):
     """The partner's phone numbers as typed, the mobile first where the series has one."""
     return [partner[name] for name in PARTNER_PHONE_FIELDS]

@@ -9,7 +9,7 @@ creation is sent, and an order whose creation had no answer is first looked up i
 
 from dataclasses import dataclass
 
-from odoo import _, fields
+from odoo import fields
 
 from ..const import lead_request_id
 from .batches import creation_calls
@@ -81,7 +81,7 @@ class LeadWriter:
 
     def __init__(self, run, contacts):
         self.run = run
-        self.env = run.env  # the language of its messages (odoo._)
+        self.env = run.env  # translates its messages (self.env._), in its language
         self.account = run.account
         self.contacts = contacts
         self.notes = NoteWriter(run)
@@ -119,7 +119,9 @@ class LeadWriter:
                 [send.binding_id for send in sends]
             ).create_sent_at = fields.Datetime.now()
         if foreign:
-            message = _("This repair order belongs to another company than the Kommo account.")
+            message = self.env._(
+                "This repair order belongs to another company than the Kommo account."
+            )
             run.finish([Outcome(binding_id, "error", message) for binding_id in foreign], env)
         return sends
 
@@ -166,7 +168,7 @@ class LeadWriter:
         return values
 
     def _send_leads(self, sends, call, record):
-        send_batch(self.run, sends, call, record, _("Kommo refused the lead: %s"))
+        send_batch(self.run, sends, call, record, self.env._("Kommo refused the lead: %s"))
 
     # -- creations ----------------------------------------------------------------------------
 
@@ -188,7 +190,7 @@ class LeadWriter:
         for send in sends:
             result = answer.get(send.request_id) or {}
             if not result.get("id"):
-                message = _("Kommo's answer did not name the created lead.")
+                message = self.env._("Kommo's answer did not name the created lead.")
                 outcomes.append(Outcome(send.binding_id, "retry", message))
                 continue
             if send.binding_id in refused:

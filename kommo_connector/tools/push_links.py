@@ -17,8 +17,6 @@ it, and its data is then sent to that lead.
 
 import dataclasses
 
-from odoo import _
-
 from .lead_payload import content_hash
 from .push_run import Outcome, WorkItem
 from .push_send import send_batch
@@ -39,7 +37,7 @@ class LinkWriter:
 
     def __init__(self, run, notes):
         self.run = run
-        self.env = run.env  # the language of its messages (odoo._)
+        self.env = run.env  # translates its messages (self.env._), in its language
         self.notes = notes
 
     def link(self, sends):
@@ -64,7 +62,7 @@ class LinkWriter:
             links,
             self._link_call,
             self._record_linked,
-            _("Kommo refused to link the customer's contact to the lead: %s"),
+            self.env._("Kommo refused to link the customer's contact to the lead: %s"),
         )
 
     def _link_call(self, payloads):
@@ -98,7 +96,7 @@ class Merges:
 
     def __init__(self, run):
         self.run = run
-        self.env = run.env  # the language of its messages (odoo._)
+        self.env = run.env  # translates its messages (self.env._), in its language
         self.adopted = []  # binding ids whose order took a lead Kommo merged its new one into
 
     def refused(self, env, sends, answer):
@@ -133,7 +131,7 @@ class Merges:
         return refused
 
     def _merge_message(self, lead_id, owner):
-        return _(
+        return self.env._(
             "Kommo's duplicate control merged this order's new lead into lead %(lead)s, "
             "which follows repair order %(order)s. A lead follows one repair order, so this "
             "order was not sent. If both orders are the same job, cancel this one; if not, "
@@ -163,7 +161,7 @@ class Merges:
         lead), and the order's chatter says so."""
         binding = env["kommo.lead.binding"].browse(send.binding_id)
         binding.repair_id._message_log(
-            body=_(
+            body=self.env._(
                 "Kommo's duplicate control merged this order's new lead into the existing "
                 "lead %s: the order follows that lead now.",
                 item_values["kommo_lead_id"],

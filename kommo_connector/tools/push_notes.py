@@ -6,8 +6,6 @@ A note sent without an answer may be in Kommo: its binding's ``note_hash`` says 
 
 from dataclasses import dataclass
 
-from odoo import _
-
 from kommo_api import KommoError
 
 from .lead_payload import content_hash
@@ -36,7 +34,7 @@ class NoteWriter:
 
     def __init__(self, run):
         self.run = run
-        self.env = run.env  # the language of its messages (odoo._)
+        self.env = run.env  # translates its messages (self.env._), in its language
         self.waiting = []
 
     def after_lead(self, send, lead_id, values):
@@ -76,7 +74,7 @@ class NoteWriter:
                     chunk,
                     self.run.client("push_notes").add_lead_notes,
                     self._record,
-                    _("Kommo refused the diagnosis note: %s"),
+                    self.env._("Kommo refused the diagnosis note: %s"),
                     if_unknown=lambda send: {"note_hash": NOTE_SENT + send.new_note_hash},
                 )
 

@@ -21,7 +21,7 @@ from datetime import timedelta
 
 import psycopg2.errors
 
-from odoo import SUPERUSER_ID, _, api, fields
+from odoo import SUPERUSER_ID, api, fields
 from odoo.tools import SQL
 
 from kommo_api import (
@@ -350,7 +350,7 @@ class PushRun:
                 "sync_state": "error",
                 "attempt_count": attempts,
                 "next_attempt_at": False,
-                "last_error": _(
+                "last_error": self.env._(
                     "Kommo could not be reached after %(attempts)s attempts: %(error)s",
                     attempts=attempts,
                     error=message,
@@ -359,7 +359,7 @@ class PushRun:
         return {
             "attempt_count": attempts,
             "next_attempt_at": fields.Datetime.now() + retry_delay(attempts),
-            "last_error": _(
+            "last_error": self.env._(
                 "Kommo could not be reached (attempt %(attempts)s, trying again later): %(error)s",
                 attempts=attempts,
                 error=message,
@@ -369,5 +369,5 @@ class PushRun:
     def _tell_responsible(self, binding, message):
         """One activity for the order's responsible (else the account's) until it is done."""
         binding.repair_id._kommo_tell_responsible(
-            _("Kommo sync failed"), message, self.account.with_env(binding.env)
+            self.env._("Kommo sync failed"), message, self.account.with_env(binding.env)
         )

@@ -16,6 +16,9 @@ from kommo_api import EventType, WebhookParseError, parse_webhook
 
 _lt = LazyTranslate(__name__)
 
+# A module-level table has no env: _lt (LazyTranslate) is Odoo's way, translated later with
+# env._(term). pylint-odoo 9.3 counts _lt as _ in prefer-env-translation (10.0 no longer does).
+# pylint: disable=prefer-env-translation
 EVENT_TEXTS = {
     EventType.LEAD_ADDED: _lt("Lead %(id)s created"),
     EventType.LEAD_UPDATED: _lt("Lead %(id)s changed"),
@@ -27,6 +30,7 @@ EVENT_TEXTS = {
 }
 OTHER_EVENT_TEXT = _lt("%(entity)s %(id)s: %(action)s")
 UNKNOWN_STAGE_TEXT = _lt("stage %s")
+# pylint: enable=prefer-env-translation
 # A delivery of many events is summed up by its first ones.
 EVENTS_IN_TITLE = 3
 
@@ -45,18 +49,29 @@ def lead_ids(delivery):
     return list(dict.fromkeys(ids))
 
 
+def _filled(env, text, values):
+    """``text``, a term of the tables above, in ``env``'s language, filled with ``values``.
+
+    ``env._`` fills a plain term itself (``env._("... %s", value)``) but takes no values with
+    a lazy one: those would have to be given to ``_lt`` when the module is imported. So the
+    translation is filled here, once translated.
+    """
+    translated = env._(text)
+    return translated % values
+
+
 def event_text(env, event, stage_names):
     """One event in words; ``stage_names`` maps (pipeline id, stage id) to a stage's name."""
     if event.type is EventType.OTHER:
-        return env._(OTHER_EVENT_TEXT) % {
-            "entity": event.entity,
-            "id": event.entity_id,
-            "action": event.action,
-        }
-    stage = stage_names.get((event.pipeline_id, event.status_id)) or (
-        env._(UNKNOWN_STAGE_TEXT) % event.status_id
+        return _filled(
+            env,
+            OTHER_EVENT_TEXT,
+            {"entity": event.entity, "id": event.entity_id, "action": event.action},
+        )
+    stage = stage_names.get((event.pipeline_id, event.status_id)) or _filled(
+        env, UNKNOWN_STAGE_TEXT, event.status_id
     )
-    return env._(EVENT_TEXTS[event.type]) % {"id": event.entity_id, "stage": stage}
+    return _filled(env, EVENT_TEXTS[event.type], {"id": event.entity_id, "stage": stage})
 
 
 def delivery_title(env, delivery, stage_names):

@@ -1,8 +1,13 @@
-"""18.0.1.1.0: Kommo ids whose "none" is NULL; the phone region as a country.
+"""1.1.0: Kommo ids whose "none" is NULL; the phone region as a country.
+
+The folder has the manifest's version, without a series, as the manifest (README "Odoo 18 and
+19"): Odoo runs it when the addon's own version goes past 1.1.0 (18.0.1.0.x to 18.0.1.1.0, as
+when it was named 18.0.1.1.0), and not again when only the series changes (18.0.1.1.0 to
+19.0.1.1.0).
 
 Kommo ids: "none" is NULL, never 0 (tools/kommo_id.py).
 
-Before 18.0.1.1.0 a forgotten id (a lead deleted in Kommo, say) was stored as 0, and two
+Before 1.1.0 a forgotten id (a lead deleted in Kommo, say) was stored as 0, and two
 such bindings of one account collided on the unique (account, lead) constraint.
 """
 
