@@ -1,7 +1,7 @@
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import plaintext2html
 
@@ -139,14 +139,14 @@ class KommoAccount(models.Model):
         """Why Kommo may not reach this Odoo at ``base_url`` (web.base.url), or False."""
         parts = urlsplit(base_url)
         if is_loopback(parts.hostname or ""):
-            return _(
+            return self.env._(
                 "Odoo's address is %s: Kommo cannot reach it, so neither the OAuth redirect "
                 "nor the webhook will work. Set the system parameter web.base.url to the "
                 "address this Odoo has on the internet.",
                 base_url,
             )
         if parts.scheme != "https":
-            return _(
+            return self.env._(
                 "Odoo's address %s is plain http: tokens and webhook deliveries would travel "
                 "unencrypted. Serve Odoo over https and update web.base.url.",
                 base_url,
@@ -157,9 +157,9 @@ class KommoAccount(models.Model):
     def _compute_connected_message(self):
         for account in self:
             account.connected_message = (
-                _("Connected to the Kommo account %s.", account.kommo_account_name)
+                self.env._("Connected to the Kommo account %s.", account.kommo_account_name)
                 if account.kommo_account_name
-                else _("Connected to Kommo.")
+                else self.env._("Connected to Kommo.")
             )
 
     @api.depends("phone_country_id")
@@ -175,7 +175,7 @@ class KommoAccount(models.Model):
             )
             if others:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The company %s already has an active Kommo account: archive it "
                         "before adding another one.",
                         account.company_id.display_name,
@@ -189,7 +189,7 @@ class KommoAccount(models.Model):
                 normalize_host(account.host)
             except ValueError:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "%s is not a Kommo address: use your account's address, like "
                         "acme.kommo.com.",
                         account.host,
@@ -207,7 +207,7 @@ class KommoAccount(models.Model):
         for account in self.filtered("host"):
             if is_loopback(account.host):
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "Only an administrator can point the Kommo account to an address on "
                         "this server (%s).",
                         account.host,
@@ -231,7 +231,7 @@ class KommoAccount(models.Model):
         for account in self.filtered("pipeline_id"):
             if account.pipeline_id.account_id != account:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The pipeline %(pipeline)s belongs to another Kommo account: choose one "
                         "of the pipelines read from %(account)s.",
                         pipeline=account.pipeline_id.display_name,
@@ -245,7 +245,7 @@ class KommoAccount(models.Model):
         for account in self:
             if bindings.search_count([("account_id", "=", account.id)], limit=1):
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The Kommo account %s already linked repair orders to Kommo leads: its "
                         "company can't be changed. Add a new account for the other company.",
                         account.name,
@@ -264,27 +264,33 @@ class KommoAccount(models.Model):
     def action_refresh_metadata(self):
         self.ensure_one()
         client = self._kommo_client(operation="discovery")
-        with kommo_error_as_user_error(_("Could not read the pipelines and fields from Kommo: %s")):
+        with kommo_error_as_user_error(
+            self.env._("Could not read the pipelines and fields from Kommo: %s")
+        ):
             self._kommo_discover(client)
         return self._kommo_notification(
-            _("Kommo pipelines and fields"),
-            _("%(pipelines)s pipelines and %(fields)s fields read from Kommo.")
-            % {"pipelines": len(self.pipeline_ids), "fields": len(self.custom_field_ids)},
+            self.env._("Kommo pipelines and fields"),
+            self.env._(
+                "%(pipelines)s pipelines and %(fields)s fields read from Kommo.",
+                pipelines=len(self.pipeline_ids),
+                fields=len(self.custom_field_ids),
+            ),
         )
 
     def action_create_missing_fields(self):
         self.ensure_one()
         client = self._kommo_client(operation="create_fields")
         shop = self.with_context(lang=self._kommo_lang())  # the fields are named in its words
-        with kommo_error_as_user_error(_("Could not create the fields in Kommo: %s")):
+        with kommo_error_as_user_error(self.env._("Could not create the fields in Kommo: %s")):
             created = self.env["kommo.field.map"]._kommo_create_missing_fields(shop, client)
         if not created:
             return self._kommo_notification(
-                _("Kommo fields"), _("Kommo already has every field the map needs.")
+                self.env._("Kommo fields"),
+                self.env._("Kommo already has every field the map needs."),
             )
         return self._kommo_notification(
-            _("Kommo fields"),
-            _(
+            self.env._("Kommo fields"),
+            self.env._(
                 "Created in Kommo and mapped: %s.",
                 ", ".join(created.custom_field_id.mapped("name")),
             ),
@@ -368,7 +374,7 @@ class KommoAccount(models.Model):
                 own_account.write(values)
         except RowsBusy as exc:
             raise UserError(
-                _("Another Odoo process is updating this Kommo account; try again.")
+                self.env._("Another Odoo process is updating this Kommo account; try again.")
             ) from exc
         self.invalidate_recordset(list(values))
         self.sudo()._update_cache(values)

@@ -1,6 +1,6 @@
 import contextlib
 
-from odoo import _, api, models
+from odoo import api, models
 from odoo.exceptions import UserError
 
 from kommo_api import KommoError, KommoTokenRevoked, normalize_host, verify_disconnect_signature
@@ -27,7 +27,7 @@ class KommoConnectionMixin(models.AbstractModel):
             return self._kommo_connect_long_lived()
         if not (self.client_id and self.sudo().client_secret):
             raise UserError(
-                _(
+                self.env._(
                     "Fill in the integration ID and secret key of your Kommo integration "
                     "first (see the Documentation tab)."
                 )
@@ -46,13 +46,15 @@ class KommoConnectionMixin(models.AbstractModel):
             info = self._kommo_client(operation="test_connection").get_account()
         except KommoError as exc:
             self._kommo_record_failure(exc)
-            return self._kommo_notification(_("Kommo connection failed"), self.last_error, "danger")
+            return self._kommo_notification(
+                self.env._("Kommo connection failed"), self.last_error, "danger"
+            )
         self._kommo_write_after_calls(
             {"state": "connected", "last_error": False, **self._kommo_info_values(info)}
         )
         return self._kommo_notification(
-            _("Kommo connection works"),
-            _("Connected to the Kommo account %s.", self.kommo_account_name),
+            self.env._("Kommo connection works"),
+            self.env._("Connected to the Kommo account %s.", self.kommo_account_name),
         )
 
     def action_disconnect(self):
@@ -67,7 +69,7 @@ class KommoConnectionMixin(models.AbstractModel):
                 webhook_registered=False,
                 webhook_state=False,
             )
-            account.message_post(body=_("Disconnected from Kommo."))
+            account.message_post(body=self.env._("Disconnected from Kommo."))
         return True
 
     # -- connecting ------------------------------------------------------------------------
@@ -76,13 +78,16 @@ class KommoConnectionMixin(models.AbstractModel):
         self.ensure_one()
         account = self.sudo()
         if not (account.host and account.long_lived_token):
-            raise UserError(_("Fill in the Kommo address and the long-lived token first."))
+            raise UserError(self.env._("Fill in the Kommo address and the long-lived token first."))
         store = account._kommo_long_lived_store()
         if self._kommo_finish_connect(normalize_host(account.host), store):
             return self._kommo_notification(
-                _("Kommo connected"), _("Connected to %s.", self.kommo_account_name)
+                self.env._("Kommo connected"),
+                self.env._("Connected to %s.", self.kommo_account_name),
             )
-        return self._kommo_notification(_("Kommo connection failed"), self.last_error, "danger")
+        return self._kommo_notification(
+            self.env._("Kommo connection failed"), self.last_error, "danger"
+        )
 
     def _kommo_finish_connect(self, host, store):
         """Validate the tokens in ``store`` with /api/v4/account, then discover."""
@@ -101,14 +106,16 @@ class KommoConnectionMixin(models.AbstractModel):
         tokens = store.get_tokens()
         if self.auth_mode == "oauth" and tokens.access_token != self.sudo().access_token:
             self.sudo().write(self._kommo_token_values(tokens))  # renewed while connecting
-        self.message_post(body=_("Connected to the Kommo account %s.", self.kommo_account_name))
+        self.message_post(
+            body=self.env._("Connected to the Kommo account %s.", self.kommo_account_name)
+        )
         try:
             with self.env.cr.savepoint():
                 self._kommo_discover(
                     self._kommo_client(operation="discovery", token_store=store, host=host)
                 )
         except KommoError as exc:
-            self.last_error = _(
+            self.last_error = self.env._(
                 "Connected, but reading the pipelines and fields failed: %s", exc.message
             )
         return True
@@ -186,7 +193,7 @@ class KommoConnectionMixin(models.AbstractModel):
         )
 
     def _kommo_ask_for_reconnection(self, message):
-        self._kommo_give_todo(_("Reconnect Kommo"), message)
+        self._kommo_give_todo(self.env._("Reconnect Kommo"), message)
         self.message_post(body=message)
 
     def _kommo_record_failure(self, error, connecting=False):

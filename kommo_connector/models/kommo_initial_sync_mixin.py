@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import _, fields, models
+from odoo import fields, models
 
 
 class KommoInitialSyncMixin(models.AbstractModel):
@@ -65,7 +65,7 @@ class KommoInitialSyncMixin(models.AbstractModel):
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "kommo_connector.action_kommo_lead_binding"
         )
-        action["name"] = _("Initial sync: failed")
+        action["name"] = self.env._("Initial sync: failed")
         action["domain"] = [*self._kommo_initial_sync_domain(), ("sync_state", "=", "error")]
         action["context"] = {}
         return action

@@ -2,7 +2,7 @@ import functools
 import logging
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import consteq
 from odoo.tools.misc import hmac
@@ -88,7 +88,7 @@ class KommoOAuthMixin(models.AbstractModel):
         account = self.sudo()
         host = host or account.host
         if not host:
-            raise UserError(_("Connect the Kommo account %s first.", account.name))
+            raise UserError(self.env._("Connect the Kommo account %s first.", account.name))
         return KommoClient(
             host,
             token_store or OdooTokenStore(account),
@@ -162,7 +162,7 @@ class KommoOAuthMixin(models.AbstractModel):
         try:
             if current is None or not current.refresh_token:
                 raise KommoTokenRevoked(
-                    _(
+                    self.env._(
                         "Kommo refused the access token and it cannot be renewed "
                         "(a long-lived token expired or was revoked)."
                     )
@@ -179,8 +179,11 @@ class KommoOAuthMixin(models.AbstractModel):
             # The account was renamed in Kommo: follow it, as the official library does.
             env = self.with_context(lang=self._kommo_lang()).env
             self.message_post(
-                body=env._("Kommo moved this account from %(old)s to %(new)s; Odoo follows it.")
-                % {"old": self.host, "new": fresh.host}
+                body=env._(
+                    "Kommo moved this account from %(old)s to %(new)s; Odoo follows it.",
+                    old=self.host,
+                    new=fresh.host,
+                )
             )
             values.update(host=fresh.host, kommo_subdomain=fresh.host.split(".")[0])
         self.write(values)
@@ -238,11 +241,13 @@ class KommoOAuthMixin(models.AbstractModel):
             host = normalize_host(referer or "")
         except ValueError:
             raise UserError(
-                _("The address Kommo sent back (%s) is not a Kommo account address.", referer)
+                self.env._(
+                    "The address Kommo sent back (%s) is not a Kommo account address.", referer
+                )
             ) from None
         if self.host and normalize_host(self.host) != host:
             raise UserError(
-                _(
+                self.env._(
                     "This Odoo account is set up for %(expected)s but the authorization came "
                     "from %(received)s. Fix the Kommo address or connect from the right "
                     "Kommo account.",
@@ -259,7 +264,7 @@ class KommoOAuthMixin(models.AbstractModel):
         self.ensure_one()
         host = self._kommo_checked_referer(referer)
         if not code:
-            raise UserError(_("Kommo did not send an authorization code."))
+            raise UserError(self.env._("Kommo did not send an authorization code."))
         app = self._kommo_oauth_app("connect")
         try:
             tokens = app.exchange_code(host, code)
@@ -274,11 +279,11 @@ class KommoOAuthMixin(models.AbstractModel):
         """Kommo sent the administrator back without a code (``error=...``)."""
         self.ensure_one()
         if error == "access_denied":
-            message = _(
+            message = self.env._(
                 "Kommo did not grant access: the authorization was refused (Deny). Click "
                 "Connect again and press Allow."
             )
         else:
-            message = _("Kommo reported an error during the authorization: %s", error)
+            message = self.env._("Kommo reported an error during the authorization: %s", error)
         self._kommo_record_failure(message, connecting=True)
         self.message_post(body=message)

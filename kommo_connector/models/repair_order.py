@@ -81,11 +81,11 @@ class RepairOrder(models.Model):
     def _compute_kommo_ahead_message(self):
         """The Kommo ahead banner's text: one sentence, in the reader's language."""
         for order in self:
-            order.kommo_ahead_message = order.kommo_sync_state == "kommo_ahead" and _(
+            order.kommo_ahead_message = order.kommo_sync_state == "kommo_ahead" and self.env._(
                 "Kommo moved the lead to %(stage)s, but Odoo could not move the repair order "
                 "there (%(reason)s). Fix the cause and retry, or change the order's state "
                 "yourself.",
-                stage=order.kommo_stage_name or _("another stage"),
+                stage=order.kommo_stage_name or self.env._("another stage"),
                 reason=(order.kommo_last_error or "").strip().rstrip("."),
             )
 

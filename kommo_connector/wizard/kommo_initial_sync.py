@@ -1,6 +1,6 @@
 import dataclasses
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools.safe_eval import datetime as safe_datetime
 from odoo.tools.safe_eval import dateutil, safe_eval
@@ -55,11 +55,11 @@ class KommoInitialSync(models.TransientModel):
         for wizard in self:
             minutes, seconds = divmod(wizard.duration_seconds, 60)
             if minutes:
-                wizard.duration = _(
+                wizard.duration = self.env._(
                     "%(minutes)s min %(seconds)s s", minutes=minutes, seconds=seconds
                 )
             else:
-                wizard.duration = _("%s s", seconds)
+                wizard.duration = self.env._("%s s", seconds)
 
     @api.depends(
         "stopped_at_limit",
@@ -80,14 +80,14 @@ class KommoInitialSync(models.TransientModel):
                 "duration": wizard.duration,
             }
             if wizard.stopped_at_limit:
-                wizard.summary = _(
+                wizard.summary = self.env._(
                     "Leads created in Kommo: %(created)s, updated: %(updated)s; contacts "
                     "created: at least %(contacts)s. Calls: at least %(calls)s, taking at least "
                     "%(duration)s at Kommo's limit of 7 requests a second.",
                     **values,
                 )
             else:
-                wizard.summary = _(
+                wizard.summary = self.env._(
                     "Leads created in Kommo: %(created)s, updated: %(updated)s; contacts "
                     "created: %(contacts)s. Calls: %(calls)s, taking %(duration)s at Kommo's "
                     "limit of 7 requests a second.",
@@ -97,7 +97,7 @@ class KommoInitialSync(models.TransientModel):
     @api.depends("stopped_at_limit", "lookup_call_count", "customer_unchecked_count")
     def _compute_preview_note(self):
         for wizard in self:
-            wizard.preview_note = wizard.stopped_at_limit and _(
+            wizard.preview_note = wizard.stopped_at_limit and self.env._(
                 "The preview stopped at its limit of %(calls)s calls to Kommo: %(customers)s "
                 "customers were not looked up, so the customers found, the contacts to create, "
                 "the calls and the time are minimums. The sync itself looks every customer up. "
@@ -120,7 +120,7 @@ class KommoInitialSync(models.TransientModel):
             domain.append(("state", "in", OPEN_REPAIR_STATES))
         elif self.scope == "since":
             if not self.date_from:
-                raise UserError(_("Choose the date from which repair orders are sent."))
+                raise UserError(self.env._("Choose the date from which repair orders are sent."))
             domain.append(("create_date", ">=", fields.Datetime.to_datetime(self.date_from)))
         else:
             domain += self._kommo_custom_domain()
@@ -136,15 +136,15 @@ class KommoInitialSync(models.TransientModel):
         try:
             domain = safe_eval(self.order_domain or "[]", context)
         except Exception as exc:  # the filter is the user's: say it is wrong, no traceback
-            raise UserError(_("The filter cannot be read: %s", exc)) from exc
+            raise UserError(self.env._("The filter cannot be read: %s", exc)) from exc
         if not isinstance(domain, list | tuple):
-            raise UserError(_("The filter cannot be read: %s", self.order_domain))
+            raise UserError(self.env._("The filter cannot be read: %s", self.order_domain))
         return list(domain)
 
     def _kommo_check_account(self):
         if not self.account_id._kommo_can_push():
             raise UserError(
-                _(
+                self.env._(
                     "Connect the Kommo account %s before sending repair orders.",
                     self.account_id.name,
                 )
@@ -156,7 +156,7 @@ class KommoInitialSync(models.TransientModel):
         self._kommo_check_account()
         orders = self._kommo_orders()
         batch_size = self.env["kommo.lead.binding"]._kommo_push_options()["batch_size"]
-        with kommo_error_as_user_error(_("Could not look the customers up in Kommo: %s")):
+        with kommo_error_as_user_error(self.env._("Could not look the customers up in Kommo: %s")):
             result = sync_preview.preview(
                 self.env, self.account_id.sudo(), orders, batch_size, self._kommo_call_limit()
             )
@@ -185,24 +185,24 @@ class KommoInitialSync(models.TransientModel):
         account = self.account_id
         orders = self._kommo_orders()
         if not orders:
-            raise UserError(_("No repair order matches your choice."))
+            raise UserError(self.env._("No repair order matches your choice."))
         bindings = self.env["kommo.lead.binding"].sudo()._kommo_bindings_in(account, orders)
         account._kommo_start_initial_sync(bindings)
         bindings._kommo_mark_pending()
-        message = _(
+        message = self.env._(
             "%(count)s repair orders are queued for Kommo; they are sent in the background. "
             "The account shows the progress.",
             count=len(orders),
         )
         account.message_post(body=message)
-        notification = account._kommo_notification(_("Initial sync started"), message)
+        notification = account._kommo_notification(self.env._("Initial sync started"), message)
         notification["params"]["next"] = {"type": "ir.actions.act_window_close"}
         return notification
 
     def _kommo_reopen(self):
         return {
             "type": "ir.actions.act_window",
-            "name": _("Initial sync"),
+            "name": self.env._("Initial sync"),
             "res_model": self._name,
             "res_id": self.id,
             "view_mode": "form",
