@@ -85,6 +85,19 @@ def rewrite_manifest(addon_dir, change):
     )
 
 
+def add_model_file(addon_dir, imports, body):
+    """``lint_gate_model.py`` in the addon: the model ``lint.gate``, importing ``imports``
+    from odoo, with ``body`` (a class body, dedented) after its name and description."""
+    header = (
+        f"from odoo import {imports}\n\n\n"
+        "class LintGate(models.Model):\n"
+        '    _name = "lint.gate"\n'
+        '    _description = "Lint gate"\n\n'
+    )
+    body = textwrap.indent(textwrap.dedent(body).strip("\n"), "    ")
+    (addon_dir / "lint_gate_model.py").write_text(header + body + "\n", encoding="utf-8")
+
+
 def add_data_file(addon_dir, relative_path, content):
     (addon_dir / relative_path).parent.mkdir(parents=True, exist_ok=True)
     (addon_dir / relative_path).write_text(textwrap.dedent(content).lstrip(), encoding="utf-8")
@@ -218,24 +231,16 @@ def test_a_duplicated_xml_id_fails(tmp_path):
 
 def test_a_compute_method_not_named_compute_fails(tmp_path):
     addon = copy_of_addon(tmp_path)
-    (addon / "lint_gate_model.py").write_text(
-        textwrap.dedent(
-            """
-            from odoo import fields, models
+    add_model_file(
+        addon,
+        "fields, models",
+        """
+        size = fields.Integer(compute="get_size")
 
-
-            class LintGate(models.Model):
-                _name = "lint.gate"
-                _description = "Lint gate"
-
-                size = fields.Integer(compute="get_size")
-
-                def get_size(self):
-                    for record in self:
-                        record.size = 1
-            """
-        ).lstrip(),
-        encoding="utf-8",
+        def get_size(self):
+            for record in self:
+                record.size = 1
+        """,
     )
 
     result = run_lint(addon)
@@ -256,24 +261,7 @@ def test_a_compute_method_not_named_compute_fails(tmp_path):
 def test_a_check_of_oca_19_configuration_fails_the_19_gate_only(tmp_path, imports, method, message):
     """OCA's 19.0 configuration adds checks to 18.0's: each series is linted with its own."""
     addon = copy_of_addon(tmp_path)
-    (addon / "lint_gate_model.py").write_text(
-        textwrap.dedent(
-            """
-            from odoo import {imports}
-
-
-            class LintGate(models.Model):
-                _name = "lint.gate"
-                _description = "Lint gate"
-
-                def action_done(self):
-                    {method}
-            """
-        )
-        .lstrip()
-        .format(imports=imports, method=method),
-        encoding="utf-8",
-    )
+    add_model_file(addon, imports, f"def action_done(self):\n    {method}")
 
     result = run_lint(addon)
 
