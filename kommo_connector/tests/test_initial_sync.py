@@ -44,6 +44,14 @@ class TestInitialSync(KommoPushCase):
     def wizard(self, **values):
         return self.env["kommo.initial.sync"].create({"account_id": self.account.id, **values})
 
+    def preview_with_call_limit(self, calls):
+        self.env["ir.config_parameter"].sudo().set_param(
+            "kommo_connector.initial_sync_preview_calls", str(calls)
+        )
+        wizard = self.wizard()
+        wizard.action_preview()
+        return wizard
+
     def test_the_preview_counts_leads_customers_and_calls(self):
         wizard = self.wizard()
         wizard.action_preview()
@@ -100,11 +108,7 @@ class TestInitialSync(KommoPushCase):
         self.assertEqual(wizard.lookup_call_count, 2)
 
     def test_the_preview_stops_at_its_call_limit_and_says_its_numbers_are_minimums(self):
-        self.env["ir.config_parameter"].sudo().set_param(
-            "kommo_connector.initial_sync_preview_calls", "1"
-        )
-        wizard = self.wizard()
-        wizard.action_preview()
+        wizard = self.preview_with_call_limit(1)
         self.assertEqual(len(self.emu.calls("GET", "/api/v4/contacts")), 1, "the probe only")
         self.assertTrue(wizard.stopped_at_limit)
         self.assertEqual(wizard.customer_unchecked_count, 3, "Maria, Carlos and the new one")
@@ -118,11 +122,7 @@ class TestInitialSync(KommoPushCase):
         self.assertEqual(wizard.call_count, 5)
 
     def test_a_preview_within_its_call_limit_says_nothing_of_it(self):
-        self.env["ir.config_parameter"].sudo().set_param(
-            "kommo_connector.initial_sync_preview_calls", "2"
-        )
-        wizard = self.wizard()
-        wizard.action_preview()
+        wizard = self.preview_with_call_limit(2)
         self.assertFalse(wizard.stopped_at_limit)
         self.assertFalse(wizard.preview_note)
         self.assertEqual((wizard.customer_phone_count, wizard.customer_unchecked_count), (1, 0))
