@@ -163,16 +163,18 @@ def test_a_new_lead_starts_in_the_first_stage_of_the_main_pipeline(emulator, emu
     assert lead["status_id"] == next(iter(pipeline["statuses"]))
 
 
-def test_a_patch_changes_only_the_given_keys_and_advances_updated_at(emulator, emulator_api):
-    lead = emulator.add_lead(name="Order 1", price=100)
-    emulator.clock.advance(60)
+def test_a_patch_changes_only_the_given_keys_and_advances_updated_at(emulator_http):
+    # A frozen clock: on real time the patch could land a second later than the advance.
+    with KommoEmulator(clock=Clock(start=1_700_000_000, frozen=True)) as emu:
+        lead = emu.add_lead(name="Order 1", price=100)
+        emu.clock.advance(60)
 
-    answer = emulator_api.patch(LEADS, json=[{"id": lead["id"], "price": 250}])
+        answer = emulator_http(emu).patch(LEADS, json=[{"id": lead["id"], "price": 250}])
 
-    stored = emulator.store.leads[lead["id"]]
-    assert (stored["name"], stored["price"]) == ("Order 1", 250)
-    assert stored["updated_at"] == lead["updated_at"] + 60
-    assert embedded(answer)[0]["updated_at"] == stored["updated_at"]
+        stored = emu.store.leads[lead["id"]]
+        assert (stored["name"], stored["price"]) == ("Order 1", 250)
+        assert stored["updated_at"] == 1_700_000_060
+        assert embedded(answer)[0]["updated_at"] == stored["updated_at"]
 
 
 def test_a_patch_of_one_lead_by_its_url(emulator, emulator_api):
