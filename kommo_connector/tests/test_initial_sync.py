@@ -83,6 +83,10 @@ class TestInitialSync(KommoPushCase):
         )
         self.assertFalse(wizard.preview_note)
 
+    def test_the_time_is_said_in_seconds_minutes_or_hours(self):
+        durations = [self.wizard(duration_seconds=s).duration for s in (45, 125, 3725)]
+        self.assertEqual(durations, ["45 s", "2 min 5 s", "1 h 2 min"])
+
     def test_the_preview_writes_nothing_to_kommo_nor_queues_anything(self):
         leads_before = len(self.emu.store.leads)
         self.wizard().action_preview()
@@ -115,8 +119,8 @@ class TestInitialSync(KommoPushCase):
         self.assertEqual((wizard.customer_phone_count, wizard.customer_email_count), (0, 0))
         self.assertEqual(wizard.contact_create_count, 1, "the customer with no phone nor e-mail")
         self.assertEqual(wizard.lookup_call_count, 1)
-        self.assertIn("stopped at its limit of 1 calls", wizard.preview_note)
-        self.assertIn("3 customers were not looked up", wizard.preview_note)
+        self.assertIn("stopped at its limit of calls to Kommo (1).", wizard.preview_note)
+        self.assertIn("Customers not looked up: 3.", wizard.preview_note)
         self.assertIn("contacts created: at least 1. Calls: at least 5,", wizard.summary)
         # At least: the look-up so far, then creations, updates, João's link and the notes.
         self.assertEqual(wizard.call_count, 5)
@@ -242,6 +246,23 @@ class TestInitialSync(KommoPushCase):
         self.account.invalidate_recordset()
         self.assertEqual((self.account.initial_sync_total, self.account.initial_sync_done), (3, 0))
         self.assertEqual(self.account.pending_count, 3, "the account's own count: every order")
+
+    def test_accounts_read_together_show_each_its_own_initial_sync(self):
+        company_b = self.env["res.company"].create({"name": "Oficina Filial"})
+        self.env.user.company_ids |= company_b
+        emu_b = self.start_emulator(subdomain="filial", account_id=30000002)
+        account_b = self.connected_account(emu_b, company=company_b)
+        customer_b = self.customer("Cliente Filial", phone="11 94444-0002", company_id=company_b.id)
+        self.repair_order(customer_b, company=company_b)
+        self.wizard().action_start()
+        self.env["kommo.initial.sync"].create({"account_id": account_b.id}).action_start()
+        company_c = self.env["res.company"].create({"name": "Oficina Nova"})
+        emu_c = self.start_emulator(subdomain="nova", account_id=30000003)
+        idle = self.connected_account(emu_c, company=company_c)
+        accounts = self.account | account_b | idle
+        accounts.invalidate_recordset()
+        self.assertEqual(accounts.mapped("initial_sync_total"), [6, 1, 0])
+        self.assertEqual(accounts.mapped("initial_sync_pending"), [6, 1, 0])
 
     def test_a_disconnected_account_previews_nothing(self):
         wizard = self.wizard()

@@ -51,13 +51,9 @@ class LostCreations:
         """``{binding id: its lead in Kommo, or None}`` for ``items``, whose creation was sent
         without a known outcome; an order whose look-up failed is failed (not in the run)."""
         candidates = self._scan_changed_leads(items) if len(items) > 1 else {}
-        found = {}
+        found = self.run.in_transaction(self._bind_found_leads, candidates) if candidates else {}
         for item in items:
-            if item.binding_id in candidates:
-                found[item.binding_id] = self.run.in_transaction(
-                    self._bind_found_lead, item.binding_id, candidates[item.binding_id]
-                )
-            else:
+            if item.binding_id not in found:
                 found[item.binding_id] = self._find_created_lead(item)
         return found
 
@@ -121,7 +117,8 @@ class LostCreations:
         candidates = sorted(
             lead["id"] for lead in leads if names_order(lead, reference, number_field_ids)
         )
-        return run.in_transaction(self._bind_found_lead, item.binding_id, candidates)
+        found = run.in_transaction(self._bind_found_leads, {item.binding_id: candidates})
+        return found[item.binding_id]
 
     def _lookup_terms(self, env, binding_id):
         binding = env["kommo.lead.binding"].browse(binding_id).exists()
@@ -135,17 +132,24 @@ class LostCreations:
         )
         return tuple(number_maps.custom_field_id.mapped("kommo_id"))
 
-    def _bind_found_lead(self, env, binding_id, candidates):
-        """The first candidate no other order is bound to becomes this order's lead."""
-        taken = env["kommo.lead.binding"].search(
-            [("account_id", "=", self.account.id), ("kommo_lead_id", "in", candidates)]
+    def _bind_found_leads(self, env, candidates):
+        """``{binding id: its lead, or False}`` for ``{binding id: [candidate lead ids]}``, in
+        one transaction: each order's lead is the first of its candidates no other order is
+        bound to."""
+        bindings = env["kommo.lead.binding"]
+        wanted = sorted({lead_id for lead_ids in candidates.values() for lead_id in lead_ids})
+        taken = set(
+            bindings.search(
+                [("account_id", "=", self.account.id), ("kommo_lead_id", "in", wanted)]
+            ).mapped("kommo_lead_id")
         )
-        free = [lead_id for lead_id in candidates if lead_id not in taken.mapped("kommo_lead_id")]
-        lead_id = free[0] if free else False
-        env["kommo.lead.binding"].browse(binding_id).write(
-            {"create_sent_at": False, "kommo_lead_id": lead_id}
-        )
-        return lead_id
+        found = {}
+        for binding_id, lead_ids in candidates.items():
+            lead_id = next((lead_id for lead_id in lead_ids if lead_id not in taken), False)
+            taken.add(lead_id)
+            bindings.browse(binding_id).write({"create_sent_at": False, "kommo_lead_id": lead_id})
+            found[binding_id] = lead_id
+        return found
 
 
 def _references_named(lead, number_field_ids):

@@ -6,6 +6,7 @@ these helpers only read it. Stage names come from the account's pipelines as Odo
 them, so a summary follows a stage renamed in Kommo once the pipelines are refreshed.
 """
 
+import logging
 from urllib.parse import parse_qsl
 
 from markupsafe import Markup
@@ -15,6 +16,7 @@ from odoo.tools.translate import LazyTranslate
 from kommo_api import EventType, WebhookParseError, parse_webhook
 
 _lt = LazyTranslate(__name__)
+_logger = logging.getLogger(__name__)
 
 # A module-level table has no env: _lt (LazyTranslate) is Odoo's way, translated later with
 # env._(term). pylint-odoo 9.3 counts _lt as _ in prefer-env-translation (10.0 no longer does).
@@ -54,10 +56,16 @@ def _filled(env, text, values):
 
     ``env._`` fills a plain term itself (``env._("... %s", value)``) but takes no values with
     a lazy one: those would have to be given to ``_lt`` when the module is imported. So the
-    translation is filled here, once translated.
+    translation is filled here, once translated, and like ``env._`` falls back to the English
+    words when the translation does not fit the values.
     """
     translated = env._(text)
-    return translated % values
+    try:
+        return translated % values
+    except (TypeError, ValueError, KeyError):
+        # A translator's typo in a placeholder: the source words, as env._ itself falls back.
+        _logger.exception("Bad translation %r of a webhook summary", translated)
+        return env(context=dict(env.context, lang="en_US"))._(text) % values
 
 
 def event_text(env, event, stage_names):

@@ -54,7 +54,12 @@ class KommoInitialSync(models.TransientModel):
     def _compute_duration(self):
         for wizard in self:
             minutes, seconds = divmod(wizard.duration_seconds, 60)
-            if minutes:
+            hours, minutes = divmod(minutes, 60)
+            if hours:
+                wizard.duration = self.env._(
+                    "%(hours)s h %(minutes)s min", hours=hours, minutes=minutes
+                )
+            elif minutes:
                 wizard.duration = self.env._(
                     "%(minutes)s min %(seconds)s s", minutes=minutes, seconds=seconds
                 )
@@ -98,10 +103,10 @@ class KommoInitialSync(models.TransientModel):
     def _compute_preview_note(self):
         for wizard in self:
             wizard.preview_note = wizard.stopped_at_limit and self.env._(
-                "The preview stopped at its limit of %(calls)s calls to Kommo: %(customers)s "
-                "customers were not looked up, so the customers found, the contacts to create, "
-                "the calls and the time are minimums. The sync itself looks every customer up. "
-                "An administrator sets the limit in the system parameter %(parameter)s.",
+                "The preview stopped at its limit of calls to Kommo (%(calls)s). Customers not "
+                "looked up: %(customers)s. So the customers found, the contacts to create, the "
+                "calls and the time are minimums. The sync itself looks every customer up. An "
+                "administrator sets the limit in the system parameter %(parameter)s.",
                 calls=wizard.lookup_call_count,
                 customers=wizard.customer_unchecked_count,
                 parameter=INITIAL_SYNC_PREVIEW_CALLS[0],
@@ -190,8 +195,8 @@ class KommoInitialSync(models.TransientModel):
         account._kommo_start_initial_sync(bindings)
         bindings._kommo_mark_pending()
         message = self.env._(
-            "%(count)s repair orders are queued for Kommo; they are sent in the background. "
-            "The account shows the progress.",
+            "Repair orders queued for Kommo: %(count)s. They are sent in the background; the "
+            "account shows the progress.",
             count=len(orders),
         )
         account.message_post(body=message)
