@@ -1,6 +1,9 @@
+import time
+
 from odoo.tests import tagged
 
 from ..tools import PgThrottle
+from ..tools.throttle import STALE_SLOTS_MAX
 from .common import KommoCase, KommoCommittedCase, run_workers
 
 
@@ -43,6 +46,40 @@ class TestPgThrottle(KommoCase):
         self.assertEqual(len(waits), 1)
         self.assertGreater(waits[0], 0)
         self.assertLessEqual(waits[0], throttle.window)
+
+    def slow_reservations(self, throttle, count, seconds):
+        """The next ``count`` reservations of ``throttle`` take ``seconds`` after reading the
+        clock, as on a loaded machine."""
+        reserve = throttle._reserve
+        delays = [seconds] * count
+
+        def slow_reserve(cr, key):
+            wait = reserve(cr, key)
+            if delays:
+                time.sleep(delays.pop())
+            return wait
+
+        throttle._reserve = slow_reserve
+
+    def slots(self, key):
+        return self.env["kommo.rate.slot"].search_count([("key", "=", key)])
+
+    def test_a_request_takes_one_slot(self):
+        self.throttle([]).acquire("acme.kommo.com")
+        self.assertEqual(self.slots("acme.kommo.com"), 1)
+
+    def test_a_slot_that_aged_in_its_reservation_is_left_and_another_taken(self):
+        throttle = self.throttle([])
+        # More than half the 0.1 s margin between the slot's time and the request's start.
+        self.slow_reservations(throttle, 1, 0.08)
+        throttle.acquire("acme.kommo.com")
+        self.assertEqual(self.slots("acme.kommo.com"), 2, "the stale slot stays, unused")
+
+    def test_stale_slots_are_taken_again_a_bounded_number_of_times(self):
+        throttle = self.throttle([])
+        self.slow_reservations(throttle, 5, 0.08)
+        throttle.acquire("acme.kommo.com")
+        self.assertEqual(self.slots("acme.kommo.com"), STALE_SLOTS_MAX + 1)
 
     def test_another_account_is_not_held_up(self):
         waits = []
