@@ -17,17 +17,10 @@ from kommo_api import EventType, KommoError
 
 from ..tools.cursors import account_in_own_transaction, auto_commit
 from ..tools.datetimes import from_unix_time, naive_utc, unix_time
+from ..tools.repair_states import repair_actions
 
 _logger = logging.getLogger(__name__)
 
-# The way the repair module's buttons take an order forward, and the button that reaches
-# each state from the one before it.
-FORWARD_STATES = ("draft", "confirmed", "under_repair", "done")
-FORWARD_ACTIONS = {
-    "confirmed": "action_validate",
-    "under_repair": "action_repair_start",
-    "done": "action_repair_end",
-}
 LEAD_STAGE_EVENTS = (EventType.LEAD_STATUS_CHANGED, EventType.LEAD_UPDATED)
 
 # Leads read again before the last poll: covers the clocks of Odoo and Kommo disagreeing
@@ -36,21 +29,6 @@ RECONCILE_OVERLAP = timedelta(minutes=5)
 # How far back the first poll of an account looks.
 RECONCILE_FIRST_WINDOW = timedelta(days=1)
 RECONCILE_PAGE_SIZE = 250
-
-
-def repair_actions(current, target):
-    """The repair.order methods that take an order from ``current`` to ``target`` as its
-    buttons do (confirm, start, end; cancel; set a cancelled order back to new), in order;
-    None when the buttons offer no way (backwards, or out of a finished order)."""
-    if target == "cancel":
-        return None if current in ("done", "cancel") else ["action_repair_cancel"]
-    if target == "draft":
-        return ["action_repair_cancel_draft"] if current == "cancel" else None
-    if current in FORWARD_STATES and target in FORWARD_STATES:
-        start, end = FORWARD_STATES.index(current), FORWARD_STATES.index(target)
-        if end > start:
-            return [FORWARD_ACTIONS[state] for state in FORWARD_STATES[start + 1 : end + 1]]
-    return None
 
 
 class KommoInbound(models.AbstractModel):
