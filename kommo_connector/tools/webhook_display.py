@@ -65,7 +65,8 @@ def _filled(env, text, values):
     except (TypeError, ValueError, KeyError):
         # A translator's typo in a placeholder: the source words, as env._ itself falls back.
         _logger.exception("Bad translation %r of a webhook summary", translated)
-        return env(context=dict(env.context, lang="en_US"))._(text) % values
+        source = env(context=dict(env.context, lang="en_US"))._(text)
+        return source % values
 
 
 def event_text(env, event, stage_names):
