@@ -44,11 +44,11 @@ registry.category("web_tour.tours").add("kommo_connector_initial_sync", {
         },
         {
             content: "Odoo says the orders are queued",
-            trigger: ".o_notification:contains('3 repair orders are queued for Kommo')",
+            trigger: ".o_notification:contains('Repair orders queued for Kommo: 3.')",
         },
         {
             content: "Close it: it would hide the status bar in the picture",
-            trigger: ".o_notification:contains('3 repair orders are queued for Kommo') .o_notification_close",
+            trigger: ".o_notification:contains('Repair orders queued for Kommo: 3.') .o_notification_close",
             run: "click",
         },
         {
