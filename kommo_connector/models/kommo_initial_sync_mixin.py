@@ -27,7 +27,11 @@ class KommoInitialSyncMixin(models.AbstractModel):
 
     def _kommo_initial_sync_domain(self):
         self.ensure_one()
-        return [("account_id", "=", self.id), ("initial_sync_at", "=", self.initial_sync_at)]
+        # _origin: the account form's onchange computes on a copy of the record (a NewId).
+        return [
+            ("account_id", "=", self._origin.id),
+            ("initial_sync_at", "=", self.initial_sync_at),
+        ]
 
     def _compute_initial_sync(self):
         """The counts of every account's current sync, in one grouped read."""
@@ -47,7 +51,7 @@ class KommoInitialSyncMixin(models.AbstractModel):
         for account, state, count in groups:
             counts_of[account.id][state] = count
         for account in self:
-            counts = counts_of[account.id]
+            counts = counts_of[account._origin.id]
             total = sum(counts.values())
             account.initial_sync_total = total
             account.initial_sync_done = counts.get("synced", 0)

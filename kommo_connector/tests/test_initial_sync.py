@@ -227,6 +227,9 @@ class TestInitialSync(KommoPushCase):
             (3, 2, 1),
         )
         self.assertEqual(account.initial_sync_progress, 50)
+        # The account form's onchange computes on a copy of the record (a NewId): same numbers.
+        copy = account.new(origin=account)
+        self.assertEqual((copy.initial_sync_total, copy.initial_sync_done), (6, 3))
         failures = account.action_open_initial_sync_failures()
         self.assertEqual(
             self.env["kommo.lead.binding"].search(failures["domain"]).repair_id,
