@@ -149,22 +149,19 @@ class ContactResolver:
             return set()
         rows = self._lock_orders_of(env, partner_ids)
         if rows is None:
-            return {
-                partner_id
-                for partner_id in sorted(partner_ids)
-                if self._customer_busy(env, partner_id, binding_ids)
-            }
+            if len(partner_ids) == 1:
+                return set(partner_ids)
+            return set().union(
+                *(
+                    self._busy_customers(env, {partner_id}, binding_ids)
+                    for partner_id in sorted(partner_ids)
+                )
+            )
         return {
             partner_id
             for partner_id, binding_id, sent in rows
             if sent and binding_id not in binding_ids
         }
-
-    def _customer_busy(self, env, partner_id, binding_ids):
-        rows = self._lock_orders_of(env, [partner_id])
-        return rows is None or any(
-            sent and binding_id not in binding_ids for _partner, binding_id, sent in rows
-        )
 
     def _lock_orders_of(self, env, partner_ids):
         """Every order of the customers is locked (NOWAIT): of two workers stamping orders of
